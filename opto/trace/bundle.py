@@ -1,0 +1,453 @@
+"""``@bundle``: make a Python function a traced operator.
+
+Calling a bundled function wraps its arguments as nodes, runs the plain function on their data,
+and returns a MessageNode whose parents are the inputs. An exception becomes an ExceptionNode
+raised inside ExecutionError. With ``trainable=True`` the function's source is a ParameterNode;
+after an optimizer rewrites it, the next call runs the new source.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import inspect
+import textwrap
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from opto.context import _SETTINGS
+from opto.trace.broadcast import recursive_conversion
+from opto.trace.errors import ExecutionError, TraceMissingInputsError
+from opto.trace.modules import Module
+from opto.trace.nodes import USED_NODES, ExceptionNode, MessageNode, Node, ParameterNode, get_op_name, node
+
+_P = inspect.Parameter
+_POSITIONAL = (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)
+_EVAL_DESCRIPTION = ("[eval] This operator eval(__code, *args, **kwargs) evaluates the code block, where "
+                     "__code is the code (str) and *args and **kwargs are the arguments of the function. "
+                     "The output is the result of the evaluation, i.e., __code(*args, **kwargs).")
+
+
+def bundle(description: Any = None, traceable_code: bool = False, _process_inputs: bool = True,
+           trainable: bool = False, catch_execution_error: bool = True,
+           allow_external_dependencies: bool = False, overwrite_python_recursion: bool = False) -> Any:
+    """Decorator turning a function (or method, or ``async def``) into a traced operator.
+
+    Works as ``@bundle()``, ``@bundle("[name] description")`` and bare ``@bundle``.
+    """
+    if callable(description) and not isinstance(description, str):  # bare @bundle
+        return FunModule(description)
+
+    def decorator(fun: Callable) -> FunModule:
+        return FunModule(fun, description=description, traceable_code=traceable_code,
+                         _process_inputs=_process_inputs, trainable=trainable,
+                         catch_execution_error=catch_execution_error,
+                         allow_external_dependencies=allow_external_dependencies,
+                         overwrite_python_recursion=overwrite_python_recursion)
+
+    return decorator
+
+
+def _function_source(fun: Callable) -> tuple[str | None, int, str]:
+    """(source without decorators, line number of ``def``, the ``def`` header with docstring)."""
+    try:
+        lines, start = inspect.getsourcelines(fun)
+    except (OSError, TypeError):
+        return None, 0, ""
+    text = textwrap.dedent("".join(lines))
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return None, start, ""
+    fdef = next((n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
+    if fdef is None:  # a lambda or something exotic
+        return text.strip(), start, ""
+    src_lines = text.splitlines()
+    body = src_lines[fdef.lineno - 1: fdef.end_lineno]
+    first = fdef.body[0]
+    has_doc = isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant) \
+        and isinstance(first.value.value, str)
+    header_end = first.end_lineno if has_doc and len(fdef.body) > 1 else first.lineno - 1
+    header = "\n".join(src_lines[fdef.lineno - 1: max(header_end, fdef.lineno)])
+    return "\n".join(body), start + fdef.lineno - 1, header
+
+
+class _CallPlan:
+    """What the signature says, precomputed so that binding a call costs little."""
+
+    def __init__(self, sig: inspect.Signature) -> None:
+        self.sig = sig
+        params = list(sig.parameters.values())
+        self.names = [p.name for p in params]
+        self.positional = [p.name for p in params if p.kind in _POSITIONAL]
+        self.simple = all(p.kind in _POSITIONAL for p in params)
+        self.defaults = {p.name: p.default for p in params if p.default is not _P.empty}
+        self.varargs = next((p.name for p in params if p.kind is _P.VAR_POSITIONAL), None)
+        self.varkw = next((p.name for p in params if p.kind is _P.VAR_KEYWORD), None)
+
+
+class FunModule(Module):
+    """A bundled function: a Module whose forward traces one call as one MessageNode."""
+
+    def __init__(self, fun: Callable, description: str | None = None, traceable_code: bool = False,
+                 _process_inputs: bool = True, trainable: bool = False, catch_execution_error: bool = True,
+                 allow_external_dependencies: bool = False, overwrite_python_recursion: bool = False) -> None:
+        if not callable(fun):
+            raise TypeError(f"bundle needs a function, got {type(fun).__name__}")
+        if description is not None and not isinstance(description, str):
+            raise TypeError("bundle(description=...) must be a str such as '[name] what it does'")
+        source, line_number, header = _function_source(fun)
+        doc = inspect.getdoc(fun) or ""
+        self._fun = fun
+        self._plan = _CallPlan(inspect.signature(fun))
+        self._is_async = inspect.iscoroutinefunction(fun)
+        self._attr_name = fun.__name__
+        self._qualname = fun.__qualname__
+        self.info: dict[str, Any] = dict(
+            fun=None, fun_name=fun.__qualname__, doc=doc, signature=self._plan.sig, source=source,
+            line_number=line_number, file=getattr(inspect.getmodule(fun), "__file__", None),
+            error_comment=None, traceback=None, output=None, inputs={"args": [], "kwargs": {}},
+            external_dependencies=None)
+        if description is None:
+            description = f"[{fun.__qualname__}] {doc}".rstrip()
+        elif not description.startswith("["):
+            description = f"[{fun.__qualname__}] {description}"
+        get_op_name(description)  # validates the form
+        self.description = description
+        self.traceable_code = traceable_code
+        self._process_inputs = _process_inputs
+        self.catch_execution_error = catch_execution_error
+        self.allow_external_dependencies = allow_external_dependencies
+        self.overwrite_python_recursion = overwrite_python_recursion
+        self._compiled: tuple[str, Callable] | None = None
+        self._bound_self: Node | None = None
+        self.parameter: ParameterNode | None = None
+        if trainable:
+            if source is None:
+                raise ValueError(f"bundle(trainable=True) needs the source of {fun.__qualname__}; "
+                                 "define the function in a .py file (not a REPL, exec or lambda)")
+            self.parameter = ParameterNode(source, name="__code",
+                                           constraint="The code should start with:\n" + header)
+        self._op_name = get_op_name(description)
+
+    # --- identity ---
+    @property
+    def trainable(self) -> bool:
+        return self.parameter is not None
+
+    @property
+    def name(self) -> str:
+        return self._op_name
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._attr_name = name
+
+    def parameters_dict(self) -> dict[str, Any]:
+        return {"parameter": self.parameter} if self.parameter is not None else {}
+
+    @property
+    def fun(self) -> Callable:
+        """The function that runs: the original, or the current source of the code parameter."""
+        if self.parameter is None:
+            return self._fun
+        code = self.parameter._data
+        if self._compiled is not None and self._compiled[0] == code:
+            return self._compiled[1]
+        from opto.runtime.inprocess import compile_function
+
+        namespace = dict(self._fun.__globals__)
+        try:
+            namespace.update(inspect.getclosurevars(self._fun).nonlocals)
+        except (TypeError, ValueError):
+            pass
+        try:
+            fun = compile_function(code, namespace, name=self._fun.__name__, label=self.parameter.py_name)
+        except Exception as err:  # a bad rewrite is feedback, not a crash
+            comment = _syntax_comment(code, err)
+            info = dict(self.info, error_comment=comment, traceback=comment)
+            e_node = ExceptionNode(err, inputs={"code": self.parameter}, info=info,
+                                   description=f"[exception] The code parameter {self.parameter.py_name} has an error.",
+                                   name="exception_" + self.parameter.py_name)
+            raise ExecutionError(e_node) from err
+        self._compiled = (code, fun)
+        return fun
+
+    # --- binding ---
+    def _bind(self, args: tuple, kwargs: dict) -> tuple[dict[str, Node], list, dict]:
+        """Named input nodes, plus the nodes to pass positionally and by keyword."""
+        plan = self._plan
+        if self._bound_self is not None:
+            args = (self._bound_self, *args)
+        inputs: dict[str, Node] = {}
+        call_args: list = []
+        call_kwargs: dict = {}
+        if plan.simple and not kwargs and len(args) <= len(plan.positional):
+            for name, value in zip(plan.positional, args):
+                n = _as_input(value, name)
+                call_args.append(n)
+                if n is not None:
+                    inputs[name] = n if isinstance(n, Node) else n.parameter
+            for name in plan.positional[len(args):]:
+                if name not in plan.defaults:
+                    plan.sig.bind(*args)  # raises Python's own TypeError for the missing argument
+                n = Node(plan.defaults[name], name=name)
+                inputs[name] = n
+                call_kwargs[name] = n
+            return inputs, call_args, call_kwargs
+        bound = plan.sig.bind(*args, **kwargs)
+        bound.apply_defaults()
+        for name, value in bound.arguments.items():
+            kind = plan.sig.parameters[name].kind
+            if name == plan.varargs:
+                for i, v in enumerate(value):
+                    n = _as_input(v, None)
+                    call_args.append(n)
+                    if n is not None:
+                        inputs[f"args_{i}"] = n if isinstance(n, Node) else n.parameter
+            elif name == plan.varkw:
+                for k, v in value.items():
+                    n = _as_input(v, k)
+                    call_kwargs[k] = n
+                    if n is not None:
+                        inputs[k] = n if isinstance(n, Node) else n.parameter
+            else:
+                n = _as_input(value, name)
+                if kind in _POSITIONAL:
+                    call_args.append(n)
+                else:
+                    call_kwargs[name] = n
+                if n is not None:
+                    inputs[name] = n if isinstance(n, Node) else n.parameter
+        return inputs, call_args, call_kwargs
+
+    def _convert(self, call_args: list, call_kwargs: dict) -> tuple[list, dict]:
+        if not self._process_inputs:
+            return call_args, call_kwargs
+        if self.traceable_code:
+            return [_detach(a) for a in call_args], {k: _detach(v) for k, v in call_kwargs.items()}
+        return ([a._data if isinstance(a, Node) else a for a in call_args],
+                {k: (v._data if isinstance(v, Node) else v) for k, v in call_kwargs.items()})
+
+    # --- calling ---
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        fun = self.fun
+        inputs, call_args, call_kwargs = self._bind(args, kwargs)
+        data_args, data_kwargs = self._convert(call_args, call_kwargs)
+        if self._is_async or inspect.iscoroutinefunction(fun):
+            return self._aforward(fun, inputs, data_args, data_kwargs)
+        if isinstance(self, OperatorModule):
+            try:
+                output = fun(*data_args, **data_kwargs)
+            except Exception as err:
+                if not self.catch_execution_error:
+                    raise
+                output = self._error(err)
+            return self._wrap(output, fun, inputs, data_args, data_kwargs, ())
+        used: list = []
+        token = USED_NODES.set(used)
+        try:
+            output = fun(*data_args, **data_kwargs)
+        except Exception as err:
+            if not self.catch_execution_error:
+                raise
+            output = self._error(err)
+        finally:
+            USED_NODES.reset(token)
+        return self._wrap(output, fun, inputs, data_args, data_kwargs, used)
+
+    async def _aforward(self, fun: Callable, inputs: dict, data_args: list, data_kwargs: dict) -> Any:
+        used: list = []
+        token = USED_NODES.set(used)
+        try:
+            output = await fun(*data_args, **data_kwargs)
+        except Exception as err:
+            if not self.catch_execution_error:
+                raise
+            output = self._error(err)
+        finally:
+            USED_NODES.reset(token)
+        return self._wrap(output, fun, inputs, data_args, data_kwargs, used)
+
+    def _wrap(self, output: Any, fun: Callable, inputs: dict[str, Node], data_args: list,
+              data_kwargs: dict, used: Any) -> MessageNode:
+        external: list[Node] = []
+        if used:
+            known = {id(n) for n in inputs.values()}
+            seen: set[int] = set()
+            for n in used:
+                if id(n) not in known and id(n) not in seen:
+                    seen.add(id(n))
+                    external.append(n)
+            if external and not self.allow_external_dependencies:
+                raise TraceMissingInputsError(
+                    f"{self.info['fun_name']} reads node(s) {[(n.name, n._data) for n in external]} that are not "
+                    "its inputs; pass them as arguments, or use bundle(allow_external_dependencies=True)")
+        if not _SETTINGS.get().tracing:
+            inputs = {}
+        if self.parameter is not None:
+            inputs["__code"] = self.parameter
+            description, base = _EVAL_DESCRIPTION, "eval"
+        else:
+            description, base = self.description, self._op_name
+        info = dict(self.info)
+        info["fun"] = fun
+        info["inputs"] = {"args": data_args, "kwargs": data_kwargs}
+        info["output"] = output
+        info["external_dependencies"] = external
+        if self.parameter is not None:
+            info["fun_name"] = "eval"
+        if isinstance(output, _Failure):
+            info["error_comment"], info["traceback"] = output.comment, output.traceback
+            info["output"] = output.error
+            e_node = ExceptionNode(output.error, inputs=inputs, info=info, name="exception_" + base,
+                                   description=f"[exception] The operator {info['fun_name']} raises an exception.")
+            raise ExecutionError(e_node) from output.error
+        data = output._data if isinstance(output, Node) else output
+        return MessageNode._fast(data, inputs, description, base, info)
+
+    def _error(self, err: Exception) -> _Failure:
+        tb = err.__traceback__.tb_next if err.__traceback__ is not None else None
+        return _Failure(err, _error_comment(err, tb), "".join(traceback.format_exception(type(err), err, tb)))
+
+    # --- methods ---
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        if obj is None:
+            return self
+        key = f"__TRACE_RESERVED_bundle_{self._attr_name}"
+        store = getattr(obj, "__dict__", None)
+        if store is not None and key in store:
+            return store[key]
+        bound = copy.copy(self)
+        bound._bound_self = Node(obj, name=type(obj).__name__)
+        bound._compiled = None
+        if self.parameter is not None:
+            bound.parameter = ParameterNode(self.parameter._data, name="__code",
+                                            constraint=self.parameter._constraint,
+                                            description=self.parameter._description)
+        if store is not None:
+            store[key] = bound
+        return bound
+
+    def detach(self) -> FunModule:
+        return copy.deepcopy(self)
+
+
+class OperatorInfo:
+    """Stands in for an operator node's info dict until someone reads it (saves memory and time)."""
+
+    __slots__ = ("fun_name", "description")
+
+    def __init__(self, fun_name: str, description: str) -> None:
+        self.fun_name, self.description = fun_name, description
+
+    def materialize(self, n: MessageNode) -> dict[str, Any]:
+        args = [v._data for v in n._inputs.values()]
+        return {"fun_name": self.fun_name, "inputs": {"args": args, "kwargs": {}}, "output": n._data,
+                "error_comment": None, "traceback": None, "external_dependencies": []}
+
+
+class OperatorModule(FunModule):
+    """A library operator: same semantics as FunModule with a shorter path for plain positional calls.
+
+    Operators only touch their own inputs, so the external-dependency check is skipped.
+    """
+
+    def __init__(self, fun: Callable, **kwargs: Any) -> None:
+        super().__init__(fun, **kwargs)
+        self._lazy_info = OperatorInfo(self._qualname, self.description)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        plan = self._plan
+        if kwargs or not plan.simple or len(args) != len(plan.positional) or self._bound_self is not None:
+            return self.forward(*args, **kwargs)
+        inputs: dict[str, Node] = {}
+        data: list = []
+        for name, value in zip(plan.positional, args):
+            if not isinstance(value, Node):
+                value = Node(value, name=name)
+            inputs[name] = value
+            data.append(value._data)
+        try:
+            output = self._fun(*data)
+        except Exception as err:
+            if not self.catch_execution_error:
+                raise
+            return self._wrap(self._error(err), self._fun, inputs, data, {}, ())
+        if not _SETTINGS.get().tracing:
+            inputs = {}
+        if isinstance(output, Node):
+            output = output._data
+        return MessageNode._fast(output, inputs, self.description, self._op_name, self._lazy_info)
+
+
+class _Failure:
+    """An exception caught in a bundled call, with the context needed to explain it."""
+
+    def __init__(self, error: Exception, comment: str, tb: str) -> None:
+        self.error, self.comment, self.traceback = error, comment, tb
+
+
+def _as_input(value: Any, name: str | None) -> Any:
+    if isinstance(value, Node):
+        return value
+    if isinstance(value, FunModule):
+        return value if value.parameter is not None else None
+    return Node(value, name=name) if name is not None else node(value)
+
+
+def _detach(value: Any) -> Any:
+    return value.detach() if isinstance(value, Node) else value
+
+
+def _error_comment(err: Exception, tb: Any) -> str:
+    """The source of each frame in the traceback with the failing line marked."""
+    import linecache
+
+    frames = list(traceback.walk_tb(tb))[-5:]
+    message = f"({type(err).__name__}) {err}"
+    parts = []
+    for i, (frame, lineno) in enumerate(frames):
+        code = frame.f_code
+        lines = linecache.getlines(code.co_filename)
+        if not lines:
+            continue
+        start = code.co_firstlineno
+        block = lines[start - 1: max(lineno, start) + 3] if start - 1 < len(lines) else []
+        marked = []
+        for j, line in enumerate(block, start=start):
+            text = line.rstrip("\n")
+            if j == lineno:
+                text += f"  <--- {message if i == len(frames) - 1 else 'error raised in this call, see below'}"
+            marked.append(text)
+        parts.append("\n".join(marked))
+    return "\n\n".join(parts) + f"\n{message}"
+
+
+def _syntax_comment(code: str, err: Exception) -> str:
+    lineno = getattr(err, "lineno", None)
+    lines = code.splitlines()
+    if isinstance(err, SyntaxError) and lineno:
+        lines = [ln + (f"  <--- ({type(err).__name__}) {err.msg}" if i == lineno else "")
+                 for i, ln in enumerate(lines, start=1)]
+    return "\n".join(lines) + f"\n({type(err).__name__}) {err}"
+
+
+def to_data(obj: Any) -> Any:
+    """Replace every node in a nested structure by its data."""
+    return recursive_conversion(lambda x: x.data, lambda x: x)(obj)
+
+
+def wrap_node(obj: Any) -> Any:
+    return recursive_conversion(lambda x: x, node)(obj)
+
+
+def detach_inputs(obj: Any) -> Any:
+    return recursive_conversion(lambda x: x.detach(), lambda x: x)(obj)
+
+
+__all__ = ["bundle", "FunModule", "ExecutionError", "TraceMissingInputsError", "to_data", "wrap_node",
+           "detach_inputs"]

@@ -1,0 +1,49 @@
+"""Helpers kept at trace-opt's import path ``opto.trace.utils``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+
+def sum_feedback(nodes: Iterable[Any]) -> Any:
+    """The sum of every feedback item the nodes hold (a TraceGraph under GraphPropagator)."""
+    total: Any = 0
+    for n in nodes:
+        for items in n.feedback.values():
+            for item in items:
+                total = item if isinstance(total, int) and total == 0 else total + item
+    return total
+
+
+def contain(container_of_nodes: Iterable[Any], node: Any) -> bool:
+    """Membership by identity (``in`` would compare data, since Node.__eq__ compares values)."""
+    return any(node is n for n in container_of_nodes)
+
+
+def for_all_methods(decorator: Callable) -> Callable[[type], type]:
+    """Class decorator applying ``decorator`` to every public method defined on the class."""
+
+    def decorate(cls: type) -> type:
+        for name, attr in list(cls.__dict__.items()):
+            if callable(attr) and not name.startswith("__"):
+                setattr(cls, name, decorator(attr))
+        return cls
+
+    return decorate
+
+
+def parse_eqs_to_dict(text: str) -> dict[str, str]:
+    """Parse ``name = value`` lines (values may continue over following lines) into a dict."""
+    result: dict[str, str] = {}
+    last = None
+    for line in text.split("\n"):
+        if not line:
+            continue
+        if "=" in line:
+            key, value = line.split("=", 1)
+            last = key.strip()
+            result[last] = value.replace("`", "")
+        elif last is not None:
+            result[last] += "\n" + line.replace("`", "")
+    return result
