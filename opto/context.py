@@ -30,7 +30,7 @@ class Settings:
     name_scope: tuple[str, ...] = ()
 
 
-_SETTINGS: ContextVar[Settings] = ContextVar("opto_settings", default=Settings())
+_SETTINGS: ContextVar[Settings] = ContextVar("opto_settings", default=Settings())  # noqa: B039 - frozen
 
 
 def settings() -> Settings:

@@ -416,7 +416,7 @@ def _error_comment(err: Exception, tb: Any) -> str:
         if not lines:
             continue
         start = code.co_firstlineno
-        block = lines[start - 1: max(lineno, start) + 3] if start - 1 < len(lines) else []
+        block = lines[start - 1: max(lineno, start)] if start - 1 < len(lines) else []
         marked = []
         for j, line in enumerate(block, start=start):
             text = line.rstrip("\n")

@@ -63,13 +63,26 @@ def node(data: Any, name: str | None = None, trainable: bool = False, descriptio
     return Node(data, name=name, description=description, constraint=constraint)
 
 
+_SLOTS: dict[type, tuple[str, ...]] = {}  # per-class cache of slot names (derived data, not state)
+
+
+def _slot_names(cls: type) -> tuple[str, ...]:
+    names = _SLOTS.get(cls)
+    if names is None:
+        names = tuple(slot for klass in cls.__mro__ for slot in klass.__dict__.get("__slots__", ())
+                      if slot not in ("__dict__", "__weakref__"))
+        _SLOTS[cls] = names
+    return names
+
+
 def node_state(n: Any) -> dict[str, Any]:
     """Every attribute of a node (slots and any extra ``__dict__`` entries)."""
     state: dict[str, Any] = {}
-    for klass in type(n).__mro__:
-        for slot in klass.__dict__.get("__slots__", ()):
-            if slot not in ("__dict__", "__weakref__") and hasattr(n, slot):
-                state[slot] = getattr(n, slot)
+    missing = object()
+    for slot in _slot_names(type(n)):
+        value = getattr(n, slot, missing)
+        if value is not missing:
+            state[slot] = value
     extra = getattr(n, "__dict__", None)
     if extra:
         state.update(extra)

@@ -327,7 +327,7 @@ def replace(x: Any, old: Any, new: Any, count: Any = -1) -> Any:
 
 
 @_op
-def format(x: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A001
+def format(x: Any, /, *args: Any, **kwargs: Any) -> Any:  # noqa: A001
     """This formats the string x with args and kwargs."""
     return x.format(*args, **kwargs)
 
@@ -346,7 +346,7 @@ def node_getattr(obj: Any, attr: Any) -> Any:
 
 
 @_op
-def call(fun: Any, *args: Any, **kwargs: Any) -> Any:
+def call(fun: Any, /, *args: Any, **kwargs: Any) -> Any:
     """This operator calls the function fun with args and kwargs."""
     if not callable(fun):
         raise TypeError(f"{type(fun).__name__} object is not callable")
