@@ -1,0 +1,74 @@
+"""Fuzz the reply parser: whatever a model (or a broken server) sends, no unhandled exception."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, Field
+
+from opto.llm import Failure, extract_json, parse_reply
+
+
+class Reply(BaseModel):
+    reasoning: str
+    answer: int = Field(ge=0, le=100)
+    tags: list[str] = []
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+near_valid = st.fixed_dictionaries(
+    {"reasoning": st.text(max_size=30), "answer": st.integers(-50, 150)},
+    optional={"tags": st.lists(st.text(max_size=5), max_size=3), "extra": json_values},
+)
+wrappers = st.sampled_from(["{}", "```json\n{}\n```", "Here you go: {} thanks", "```\n{}", "{}```", '"{}"', "{}}}"])
+
+
+@st.composite
+def replies(draw) -> str:
+    kind = draw(st.integers(0, 4))
+    if kind == 0:
+        return draw(st.text(max_size=200))
+    if kind == 1:
+        return draw(st.text(alphabet='{}[]":,\\ `\nabc0123-.etrufaln', max_size=200))
+    body = json.dumps(draw(near_valid if kind in (2, 3) else json_values))
+    if kind == 3:  # cut it anywhere: truncated replies
+        body = body[: draw(st.integers(0, len(body)))]
+    return draw(wrappers).replace("{}", body, 1)
+
+
+@settings(max_examples=1200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(replies())
+def test_parse_reply_never_raises(text: str):
+    result = parse_reply(text, Reply)
+    assert isinstance(result, (Reply, Failure))
+    if isinstance(result, Failure):
+        assert result.kind == "schema" and result.message
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(replies())
+def test_extract_json_raises_only_value_error(text: str):
+    try:
+        extract_json(text)
+    except ValueError:
+        pass
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(near_valid)
+def test_valid_objects_round_trip_in_any_wrapper(obj):
+    obj = {"reasoning": obj["reasoning"], "answer": abs(obj["answer"]) % 101}
+    for wrapper in ["{}", "```json\n{}\n```", "Answer: {} (done)"]:
+        parsed = parse_reply(wrapper.replace("{}", json.dumps(obj), 1), Reply)
+        assert isinstance(parsed, Reply) and parsed.answer == obj["answer"]
+
+
+def test_deeply_nested_input_is_a_failure_not_a_crash():
+    assert isinstance(parse_reply("[" * 100_000 + "]" * 100_000, Reply), Failure)
+    assert isinstance(parse_reply("{" * 50_000, Reply), Failure)

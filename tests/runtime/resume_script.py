@@ -1,0 +1,29 @@
+"""A run process for the kill -9 test: `python resume_script.py start|resume STORE LOG N`."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from opto.runtime import Candidate, LocalExecutor, evaluate_pending, run_batch  # noqa: E402
+from opto.store import RunStore  # noqa: E402
+
+
+def main() -> None:
+    mode, store_path, log, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    config = {"objective": "logged_sleep", "n": n}
+    with RunStore.open(store_path, config=config, seed=0) as store, \
+            LocalExecutor("sandbox_objectives:logged_sleep", workers=2, timeout_s=30) as ex:
+        if mode == "start":
+            cands = [Candidate({"seconds": 0.3, "log": log, "name": f"c{i:02d}", "i": i}, id=f"c{i:02d}")
+                     for i in range(n)]
+            run_batch(store, ex, cands)
+        else:
+            evaluate_pending(store, ex)
+    print("finished", mode, flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Misbehaving candidates and what the sandbox must report for each (shared by local and Ray tests)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+
+import psutil
+
+from opto.runtime import Candidate, EvalResult
+
+TIMEOUT_S = 2.0
+MEMORY_MB = 1024
+SLEEP_MARK = "987"  # `sleep 987`: easy to find if a child survives
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    name: str
+    code: str
+    reason: str | None  # None: the evaluation succeeds
+    check: Callable[[EvalResult], None] | None = None
+
+
+def _in_time(r: EvalResult) -> None:
+    assert TIMEOUT_S <= r.duration_s <= TIMEOUT_S + 1.0, r.duration_s
+
+
+def _child_gone(r: EvalResult) -> None:
+    pid = r.artifacts["child"]
+    deadline = time.time() + 2
+    while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+        assert time.time() < deadline, f"child {pid} outlived its evaluation"
+        time.sleep(0.05)
+
+
+def _has(*texts: str) -> Callable[[EvalResult], None]:
+    def check(r: EvalResult) -> None:
+        blob = (r.failure.message if r.failure else "") + r.stdout_tail + r.stderr_tail
+        for text in texts:
+            assert text in blob, f"{text!r} not in {blob[-600:]!r}"
+
+    return check
+
+
+def _big_print(r: EvalResult) -> None:
+    assert r.score == 1.0
+    assert "earlier bytes dropped" in r.stdout_tail
+    assert 16_000 <= len(r.stdout_tail) <= 17_000  # the default 16 KiB tail plus its header
+
+
+CASES = [
+    Case("ok", "def f():\n    return 2.5", None),
+    Case("loop_forever", "def f():\n    while True:\n        pass", "timeout", _in_time),
+    Case("sleep_forever", "def f():\n    import time\n    time.sleep(10_000)", "timeout", _in_time),
+    Case("allocate_10gb", "def f():\n    x = bytearray(10 * 2**30)\n    return len(x)", "memory", _has("MemoryError")),
+    Case("os_exit", "def f():\n    import os\n    print('about to exit', flush=True)\n    os._exit(3)", "crash",
+         _has("code 3", "about to exit")),
+    Case("sys_exit", "def f():\n    raise SystemExit(4)", "crash", _has("sys.exit(4)")),
+    Case("raise", "def f():\n    raise ValueError('boom from candidate')", "exception",
+         _has("ValueError: boom from candidate", "<candidate-")),
+    Case("syntax_error", "def f(:\n    return 1", "exception", _has("does not compile", "line 1")),
+    Case("garbage", "def f():\n    return object()", "invalid_return", _has("must be a number")),
+    Case("nan", "def f():\n    return float('nan')", "invalid_return", _has("NaN")),
+    Case("bad_dict", "def f():\n    return {'colour': 'red'}", "invalid_return", _has("keys among")),
+    Case("print_100mb", "def f():\n    print('x' * 100_000_000)\n    return 1.0", None, _big_print),
+    Case("segfault", "def f():\n    import ctypes\n    ctypes.string_at(0)", "signal", _has("SIGSEGV")),
+    Case("child_sleeps", f"def f():\n    import subprocess\n    p = subprocess.Popen(['sleep', '{SLEEP_MARK}'])\n"
+         "    return {'score': 1.0, 'artifacts': {'child': p.pid}}", None, _child_gone),
+    Case("child_sleeps_and_hang", f"def f():\n    import subprocess, time\n    subprocess.Popen(['sleep', '{SLEEP_MARK}'])\n"
+         "    time.sleep(10_000)", "timeout", _in_time),
+    Case("daemon_child_and_hang", f"def f():\n    import subprocess\n    subprocess.Popen(['sleep', '{SLEEP_MARK}'], "
+         "start_new_session=True)\n    while True:\n        pass", "timeout", _in_time),
+]
+
+
+def candidate(case: Case) -> Candidate:
+    return Candidate({"code": case.code}, id=case.name)
+
+
+def check_result(case: Case, r: EvalResult) -> None:
+    assert r.candidate_id == case.name
+    if case.reason is None:
+        assert r.ok and r.failure is None, r.failure
+    else:
+        assert not r.ok and r.failure is not None, r
+        assert r.failure.reason == case.reason, (r.failure.reason, r.failure.message[-800:])
+        assert r.score is None
+    if case.check is not None:
+        case.check(r)
+
+
+def stray_processes(since: float = 0.0) -> list[psutil.Process]:
+    """Sandbox workers or candidate children started after ``since`` and still alive."""
+    found = []
+    for p in psutil.process_iter(["cmdline", "status", "create_time"]):
+        cmd = " ".join(p.info["cmdline"] or [])
+        if p.info["status"] == psutil.STATUS_ZOMBIE or p.info["create_time"] < since - 1:
+            continue
+        if "from opto.runtime.worker import serve" in cmd or cmd == f"sleep {SLEEP_MARK}":
+            found.append(p)
+    return found
+
+
+def wait_no_strays(since: float, timeout_s: float = 5.0) -> list[psutil.Process]:
+    deadline = time.time() + timeout_s
+    while (strays := stray_processes(since)) and time.time() < deadline:
+        time.sleep(0.1)
+    return strays
