@@ -293,21 +293,16 @@ class FunModule(Module):
             description, base = _EVAL_DESCRIPTION, "eval"
         else:
             description, base = self.description, self._op_name
-        info = dict(self.info)
-        info["fun"] = fun
-        info["inputs"] = {"args": data_args, "kwargs": data_kwargs}
-        info["output"] = output
-        info["external_dependencies"] = external
-        if self.parameter is not None:
-            info["fun_name"] = "eval"
+        call_info = CallInfo(self.info, fun, data_args, data_kwargs, output, external, self.parameter is not None)
         if isinstance(output, _Failure):
+            call_info.output = output.error
+            info = call_info.materialize(None)
             info["error_comment"], info["traceback"] = output.comment, output.traceback
-            info["output"] = output.error
             e_node = ExceptionNode(output.error, inputs=inputs, info=info, name="exception_" + base,
                                    description=f"[exception] The operator {info['fun_name']} raises an exception.")
             raise ExecutionError(e_node) from output.error
         data = output._data if isinstance(output, Node) else output
-        return MessageNode._fast(data, inputs, description, base, info)
+        return MessageNode._fast(data, inputs, description, base, call_info)
 
     def _error(self, err: Exception) -> _Failure:
         tb = err.__traceback__.tb_next if err.__traceback__ is not None else None
@@ -334,6 +329,25 @@ class FunModule(Module):
 
     def detach(self) -> FunModule:
         return copy.deepcopy(self)
+
+
+class CallInfo:
+    """One bundled call's info, kept compact until someone reads ``node.info`` (then a dict)."""
+
+    __slots__ = ("static", "fun", "args", "kwargs", "output", "external", "is_eval")
+
+    def __init__(self, static: dict, fun: Callable, args: list, kwargs: dict, output: Any,
+                 external: list, is_eval: bool) -> None:
+        self.static, self.fun, self.args, self.kwargs = static, fun, args, kwargs
+        self.output, self.external, self.is_eval = output, external, is_eval
+
+    def materialize(self, n: Any) -> dict[str, Any]:
+        info = dict(self.static)
+        info.update(fun=self.fun, inputs={"args": self.args, "kwargs": self.kwargs}, output=self.output,
+                    external_dependencies=self.external)
+        if self.is_eval:
+            info["fun_name"] = "eval"
+        return info
 
 
 class OperatorInfo:

@@ -414,11 +414,8 @@ class MessageNode(Node[T]):
 
     def _traced_output(self) -> Node | None:
         info = self._info
-        if type(info) is dict:
-            out = info.get("output")
-            if isinstance(out, Node):
-                return out
-        return None
+        out = info.get("output") if type(info) is dict else getattr(info, "output", None)
+        return out if isinstance(out, Node) else None
 
     @property
     def hidden_dependencies(self) -> set[ParameterNode]:

@@ -16,10 +16,14 @@ _LINKS = ("_parents", "_children", "_inputs", "_name", "_feedback", "_info", "_l
 _PLAIN = (str, int, float, bool, type(None))
 
 
-def _plain_info(info: Any) -> Any:
+def _plain_info(info: Any, n: Any) -> Any:
     """Keep only the self-contained entries of an op's info (names, docs, source, tracebacks)."""
+    if type(info).__name__ == "OperatorInfo":
+        return info  # small and shared: names and a description only
+    if hasattr(info, "materialize"):
+        info = info.materialize(n)
     if not isinstance(info, dict):
-        return info if isinstance(info, _PLAIN) or hasattr(info, "materialize") else None
+        return info if isinstance(info, _PLAIN) else None
     return {k: v for k, v in info.items() if isinstance(v, _PLAIN)}
 
 
@@ -35,7 +39,7 @@ def graph_to_records(output: Any) -> tuple[list[tuple], int]:
         input_idx = None if inputs is None else [(k, index[id(v)]) for k, v in inputs.items()]
         parent_idx = [index[id(p)] for p in n._parents]
         base = n._name.split(":")[0].split("/")[-1]
-        records.append((type(n), base, state, _plain_info(full.get("_info")), parent_idx, input_idx))
+        records.append((type(n), base, state, _plain_info(full.get("_info"), n), parent_idx, input_idx))
     return records, index[id(output)]
 
 

@@ -138,7 +138,7 @@ class GraphPropagator(Propagator):
         below = self.aggregate(child.feedback)
         feedback = TraceGraph(graph=[(p._level, p) for p in parents], user_feedback=below.user_feedback,
                               _parts=(below,))
-        if isinstance(child._info, dict) and isinstance(child._info.get("output"), Node):
+        if child._traced_output() is not None:
             for param in child.hidden_dependencies:
                 if isinstance(param, ParameterNode):
                     param._add_feedback(child, feedback)
