@@ -121,6 +121,7 @@ class FunModule(Module):
         self.allow_external_dependencies = allow_external_dependencies
         self.overwrite_python_recursion = overwrite_python_recursion
         self._compiled: tuple[str, Callable] | None = None
+        self._compiled_async = False
         self._bound_self: Node | None = None
         self.parameter: ParameterNode | None = None
         if trainable:
@@ -171,6 +172,7 @@ class FunModule(Module):
                                    name="exception_" + self.parameter.py_name)
             raise ExecutionError(e_node) from err
         self._compiled = (code, fun)
+        self._compiled_async = inspect.iscoroutinefunction(fun)
         return fun
 
     # --- binding ---
@@ -226,18 +228,24 @@ class FunModule(Module):
             return call_args, call_kwargs
         if self.traceable_code:
             return [_detach(a) for a in call_args], {k: _detach(v) for k, v in call_kwargs.items()}
-        return ([a._data if isinstance(a, Node) else a for a in call_args],
-                {k: (v._data if isinstance(v, Node) else v) for k, v in call_kwargs.items()})
+        data_args = [a._data if isinstance(a, Node) else a for a in call_args]
+        if not call_kwargs:
+            return data_args, call_kwargs
+        return data_args, {k: (v._data if isinstance(v, Node) else v) for k, v in call_kwargs.items()}
 
     # --- calling ---
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        fun = self.fun
+        if self.parameter is None:
+            fun, is_async = self._fun, self._is_async
+        else:
+            fun = self.fun
+            is_async = self._compiled_async
         inputs, call_args, call_kwargs = self._bind(args, kwargs)
         data_args, data_kwargs = self._convert(call_args, call_kwargs)
-        if self._is_async or inspect.iscoroutinefunction(fun):
+        if is_async:
             return self._aforward(fun, inputs, data_args, data_kwargs)
         if isinstance(self, OperatorModule):
             try:
