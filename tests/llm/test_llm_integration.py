@@ -7,6 +7,7 @@ llama_cpp is not importable; CI installs the [local] extra, so these run there.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from typing import Literal
 
 import pytest
@@ -15,7 +16,13 @@ from pydantic import BaseModel, Field
 from opto.llm import LocalLM, OpenAICompatible, Request, ResponseCache, acomplete_many
 from opto.utils.llm import LLM
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(
+        importlib.util.find_spec("llama_cpp") is None,
+        reason="llama_cpp is not importable: install the [local] extra (scripts/install.sh) to run these",
+    ),
+]
 
 
 class Proposal(BaseModel):

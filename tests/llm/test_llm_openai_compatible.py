@@ -225,6 +225,17 @@ def test_secret_never_written_to_cache_or_logs(stub, tmp_path, caplog):
     assert SECRET not in caplog.text
 
 
-def test_pickled_lm_keeps_working(stub):
-    lm = pickle.loads(pickle.dumps(client(stub)))
-    assert lm.complete(Request.of("hi")).ok
+def test_pickled_lm_keeps_working_and_never_carries_the_key(stub, monkeypatch):
+    blob = pickle.dumps(client(stub))
+    assert SECRET.encode() not in blob
+    lm = pickle.loads(blob)
+    assert lm.complete(Request.of("hi")).ok  # a local server needs no key
+    stub.queue(Fault.http(401))
+    with pytest.raises(LMConfigError, match="never pickled"):
+        lm.complete(Request.of("again"))
+
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    from_env = OpenAICompatible("m", base_url=stub.base_url, cache=False)
+    blob = pickle.dumps(from_env)
+    assert SECRET.encode() not in blob
+    assert pickle.loads(blob)._client.api_key == SECRET  # re-read from the same variable

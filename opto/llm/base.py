@@ -1,0 +1,286 @@
+"""The LM protocol and the one orchestrator every backend shares.
+
+A backend only implements ``_send(request) -> RawReply`` (one sample, raising TransportFailure for a
+typed failure) and optionally ``_asend``. ``BaseLM`` adds, identically for all of them: the schema
+prompt, the response cache, budget checks, usage records, tolerant parsing and one repair turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from abc import ABC, abstractmethod
+from typing import Protocol, runtime_checkable
+
+from opto.llm import structured
+from opto.llm.cache import CacheSpec, ResponseCache, cache_key, open_cache
+from opto.llm.types import Choice, Failure, RawReply, Request, Response, TransportFailure, Usage
+from opto.llm.usage import Budget, CallRecord, Price, UsageTracker, active_runs, price_for
+
+log = logging.getLogger("opto.llm")
+
+
+@runtime_checkable
+class LM(Protocol):
+    """Anything that completes a Request. Optimizers depend on this and nothing more."""
+
+    model: str
+
+    def complete(self, request: Request) -> Response: ...
+
+    async def acomplete(self, request: Request) -> Response: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class _Exchange:
+    raw: RawReply | None
+    failure: Failure | None
+    cached: bool
+    latency_s: float
+    usage: Usage
+
+
+class BaseLM(ABC):
+    """Shared behaviour of the built-in backends; subclass it to add a transport.
+
+    cache: True = default location (see opto.llm.cache), False/None = off, a path, or a ResponseCache.
+    usage: the tracker for this LM's lifetime totals (share one between LMs to pool them).
+    budget: caps for this LM (runs get their own with ``track_usage``).
+    price: USD per million tokens, for cost accounting; defaults to KNOWN_PRICES[model] if listed.
+    repair: send one repair request when a structured reply fails validation.
+    """
+
+    model: str
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        cache: CacheSpec = True,
+        usage: UsageTracker | None = None,
+        budget: Budget | None = None,
+        price: Price | None = None,
+        repair: bool = True,
+    ) -> None:
+        self.model = model
+        self.cache: ResponseCache | None = open_cache(cache)
+        self.usage = usage if usage is not None else UsageTracker(budget=budget, name=model)
+        if usage is not None and budget is not None:
+            self.usage.budget = budget
+        self.price = price if price is not None else price_for(model)
+        self.repair = repair
+
+    # -- transport (backends) -------------------------------------------------------------------
+    @abstractmethod
+    def _send(self, request: Request) -> RawReply:
+        """One sample (request.n == 1). Raise TransportFailure for failures a run should survive."""
+
+    async def _asend(self, request: Request) -> RawReply:
+        return await asyncio.to_thread(self._send, request)
+
+    # -- public API -----------------------------------------------------------------------------
+    def complete(self, request: Request) -> Response:
+        """Answer ``request``; transport and schema failures come back in ``Response.failure``."""
+        parts = [self._complete_one(r) for r in _check(request).samples()]
+        return parts[0] if len(parts) == 1 else _merge(parts, parallel=False)
+
+    async def acomplete(self, request: Request) -> Response:
+        samples = _check(request).samples()
+        parts = await asyncio.gather(*(self._acomplete_one(r) for r in samples))
+        return parts[0] if len(parts) == 1 else _merge(list(parts), parallel=True)
+
+    def __call__(self, request: Request) -> Response:
+        return self.complete(request)
+
+    # -- orchestration --------------------------------------------------------------------------
+    def _complete_one(self, request: Request) -> Response:
+        prepared = structured.prepare(request)
+        first = self._exchange(prepared)
+        choice = self._interpret(prepared, first)
+        if not self._wants_repair(request, choice):
+            return self._response([first], choice)
+        second = self._exchange(structured.repair_request(prepared, first.raw.text, choice.failure.message))
+        return self._response([first, second], self._interpret(prepared, second, after_repair=True))
+
+    async def _acomplete_one(self, request: Request) -> Response:
+        prepared = structured.prepare(request)
+        first = await self._aexchange(prepared)
+        choice = self._interpret(prepared, first)
+        if not self._wants_repair(request, choice):
+            return self._response([first], choice)
+        second = await self._aexchange(
+            structured.repair_request(prepared, first.raw.text, choice.failure.message)
+        )
+        return self._response([first, second], self._interpret(prepared, second, after_repair=True))
+
+    def _wants_repair(self, request: Request, choice: Choice) -> bool:
+        return (
+            self.repair
+            and request.schema is not None
+            and choice.failure is not None
+            and choice.failure.kind == "schema"
+        )
+
+    def _interpret(self, request: Request, ex: _Exchange, after_repair: bool = False) -> Choice:
+        if ex.raw is None:
+            return Choice(text="", failure=ex.failure)
+        if request.schema is None:
+            return Choice(text=ex.raw.text, finish_reason=ex.raw.finish_reason)
+        parsed = structured.parse_reply(ex.raw.text, request.schema)
+        if isinstance(parsed, Failure):
+            if after_repair:
+                parsed = dataclasses.replace(parsed, message=f"{parsed.message} (after one repair request)")
+            return Choice(text=ex.raw.text, finish_reason=ex.raw.finish_reason, failure=parsed)
+        return Choice(text=ex.raw.text, parsed=parsed, finish_reason=ex.raw.finish_reason)
+
+    def _response(self, exchanges: list[_Exchange], choice: Choice) -> Response:
+        usage = exchanges[0].usage
+        for ex in exchanges[1:]:
+            usage = usage + ex.usage
+        model = next((ex.raw.model for ex in reversed(exchanges) if ex.raw and ex.raw.model), self.model)
+        return Response(
+            choices=(choice,),
+            model=model,
+            usage=usage,
+            latency_s=sum(ex.latency_s for ex in exchanges),
+            cached=all(ex.cached for ex in exchanges),
+        )
+
+    # -- one transport exchange: cache, budget, send, record ------------------------------------
+    def _exchange(self, request: Request) -> _Exchange:
+        t0 = time.perf_counter()
+        key, hit = self._lookup(request, t0)
+        if hit is not None:
+            return hit
+        trackers = self._reserve()
+        try:
+            raw, failure = self._send(request), None
+        except TransportFailure as e:
+            raw, failure = None, e.failure
+        except BaseException:
+            _release(trackers)
+            raise
+        return self._settle(key, trackers, raw, failure, t0)
+
+    async def _aexchange(self, request: Request) -> _Exchange:
+        t0 = time.perf_counter()
+        key, hit = self._lookup(request, t0)
+        if hit is not None:
+            return hit
+        trackers = self._reserve()
+        try:
+            raw, failure = await self._asend(request), None
+        except TransportFailure as e:
+            raw, failure = None, e.failure
+        except BaseException:
+            _release(trackers)
+            raise
+        return self._settle(key, trackers, raw, failure, t0)
+
+    def _trackers(self) -> tuple[UsageTracker, ...]:
+        runs = active_runs()
+        return runs if self.usage in runs else (self.usage, *runs)
+
+    def _lookup(self, request: Request, t0: float) -> tuple[str | None, _Exchange | None]:
+        if self.cache is None:
+            return None, None
+        key = cache_key(self.model, request)
+        raw = self.cache.get(key)
+        if raw is None:
+            return key, None
+        latency = time.perf_counter() - t0
+        usage = self._usage(raw)
+        self._record(self._trackers(), raw, None, latency, usage, cached=True, reserved=())
+        return key, _Exchange(raw, None, True, latency, usage)
+
+    def _reserve(self) -> tuple[UsageTracker, ...]:
+        trackers = self._trackers()
+        done: list[UsageTracker] = []
+        try:
+            for t in trackers:
+                t.reserve(price_known=self.price is not None)
+                done.append(t)
+        except BaseException:
+            _release(done)
+            raise
+        return trackers
+
+    def _settle(
+        self,
+        key: str | None,
+        trackers: tuple[UsageTracker, ...],
+        raw: RawReply | None,
+        failure: Failure | None,
+        t0: float,
+    ) -> _Exchange:
+        latency = time.perf_counter() - t0
+        usage = self._usage(raw) if raw is not None else Usage(0, 0, 0.0 if self.price else None)
+        if raw is not None and key is not None and self.cache is not None:
+            self.cache.put(key, raw)
+        self._record(trackers, raw, failure, latency, usage, cached=False, reserved=trackers)
+        return _Exchange(raw, failure, False, latency, usage)
+
+    def _usage(self, raw: RawReply) -> Usage:
+        cost = self.price.cost(raw.prompt_tokens, raw.completion_tokens) if self.price else None
+        return Usage(raw.prompt_tokens, raw.completion_tokens, cost)
+
+    def _record(
+        self,
+        trackers: tuple[UsageTracker, ...],
+        raw: RawReply | None,
+        failure: Failure | None,
+        latency: float,
+        usage: Usage,
+        cached: bool,
+        reserved: tuple[UsageTracker, ...],
+    ) -> None:
+        rec = CallRecord(
+            model=(raw.model if raw is not None and raw.model else self.model),
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            cost_usd=usage.cost_usd,
+            latency_s=latency,
+            cached=cached,
+            failure=failure.kind if failure is not None else None,
+        )
+        for t in trackers:
+            t.record(rec, reserved=t in reserved)
+        if failure is not None:
+            log.warning("LM call to %s failed (%s): %s", self.model, failure.kind, failure.message)
+        elif log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "LM call model=%s cached=%s tokens=%d+%d latency=%.3fs",
+                rec.model, cached, rec.prompt_tokens, rec.completion_tokens, latency,
+            )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model={self.model!r})"
+
+
+def _check(request: Request) -> Request:
+    if not isinstance(request, Request):
+        raise TypeError(
+            f"LM.complete() takes an opto.llm.Request, got {type(request).__name__}; "
+            "build one with Request.of('prompt') or Request(messages=[...])"
+        )
+    return request
+
+
+def _release(trackers: tuple[UsageTracker, ...] | list[UsageTracker]) -> None:
+    for t in trackers:
+        t.release()
+
+
+def _merge(parts: list[Response], parallel: bool) -> Response:
+    usage = parts[0].usage
+    for p in parts[1:]:
+        usage = usage + p.usage
+    return Response(
+        choices=tuple(c for p in parts for c in p.choices),
+        model=parts[0].model,
+        usage=usage,
+        latency_s=(max if parallel else sum)(p.latency_s for p in parts),
+        cached=all(p.cached for p in parts),
+    )

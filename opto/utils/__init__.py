@@ -1,0 +1,1 @@
+"""Helpers kept for trace-opt compatibility (``opto.utils.llm``)."""

@@ -1,0 +1,160 @@
+"""trace-opt compatibility: ``from opto.utils.llm import LLM, AbstractModel`` keeps working.
+
+trace-opt's optimizers call ``llm(messages=[...], max_tokens=..., response_format=...)`` (or
+``llm.create(...)``) and read ``response.choices[0].message.content``. Here those calls go through an
+opto LM (cache, retries, usage, budget included) and come back as the openai package's own
+``ChatCompletion`` objects. ``LLM`` also satisfies opto's LM protocol, so it can be handed to opto's
+optimizers directly.
+
+Difference from trace-opt: a failed call raises ``opto.llm.LMCallError`` after the layer's retries
+(trace-opt raised the backend's exception); opto's own optimizers use ``LM.complete`` and get a typed
+failure instead.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from openai.types import CompletionUsage
+from openai.types.chat import ChatCompletion, ChatCompletionMessage
+from openai.types.chat.chat_completion import Choice as OpenAIChoice
+
+from opto.llm.base import LM
+from opto.llm.types import LMConfigError, Request, Response
+
+_FINISH = {"stop", "length", "tool_calls", "content_filter", "function_call"}
+_SETTINGS = ("temperature", "max_tokens", "seed", "n")
+
+
+class AbstractModel:
+    """A callable model built by ``factory`` and rebuilt every ``reset_freq`` seconds (None: never).
+
+    Rebuilding helps long runs that hold expiring credentials; the model is not pickled, a copy
+    rebuilds it.
+    """
+
+    def __init__(self, factory: Callable[[], Any], reset_freq: int | float | None = None) -> None:
+        self.factory = factory
+        self._model = factory()
+        self.reset_freq = reset_freq
+        self._init_time = time.time()
+
+    @property
+    def model(self) -> Any:
+        """The callable that answers ``__call__``; subclasses override it."""
+        return self._model
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.reset_freq is not None and time.time() - self._init_time > self.reset_freq:
+            self._model = self.factory()
+            self._init_time = time.time()
+        return self.model(*args, **kwargs)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_model"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._model = self.factory()
+
+
+class LLM(AbstractModel):
+    """trace-opt's ``LLM``: ``LLM()``, ``LLM(model="gpt-4o")`` or ``LLM(lm=any_opto_lm)``.
+
+    With no arguments the LM is resolved like everywhere in opto (context, then OPTO_LLM_* /
+    TRACE_CUSTOMLLM_* / TRACE_LITELLM_MODEL variables, then the embedded model). With ``model`` it
+    is an OpenAICompatible for that model (``base_url``/``api_key`` or the usual variables).
+    ``cache`` turns opto's response cache on or off.
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        reset_freq: int | float | None = None,
+        cache: bool = True,
+        *,
+        lm: LM | None = None,
+        base_url: str | None = None,
+        api_key: str | None = None,
+    ) -> None:
+        self._spec = (model, cache, lm, base_url, api_key)
+        super().__init__(self._build, reset_freq)
+        self.model_name: str = self._model.model
+
+    def _build(self) -> LM:
+        from opto.llm.openai_compatible import OpenAICompatible
+        from opto.llm.resolve import resolve_lm
+
+        model, cache, lm, base_url, api_key = self._spec
+        if lm is not None:
+            return lm
+        if model is not None:
+            return OpenAICompatible(model.removeprefix("openai/"), base_url=base_url, api_key=api_key, cache=cache)
+        return resolve_lm()
+
+    @property
+    def lm(self) -> LM:
+        """The opto LM behind this wrapper."""
+        return self._model
+
+    @property
+    def model(self) -> Callable[..., ChatCompletion]:
+        return self.create
+
+    def create(self, **config: Any) -> ChatCompletion:
+        """OpenAI-style ``chat.completions.create`` arguments in, a ``ChatCompletion`` out."""
+        request = to_request(config)
+        response = self._model.complete(request).raise_for_failure()
+        return to_chat_completion(response)
+
+    # opto's LM protocol, so LLM() can be passed to opto's optimizers too.
+    def complete(self, request: Request) -> Response:
+        return self._model.complete(request)
+
+    async def acomplete(self, request: Request) -> Response:
+        return await self._model.acomplete(request)
+
+
+def to_request(config: dict[str, Any]) -> Request:
+    """Translate ``create(**config)`` arguments; unknown keys are ignored like trace-opt's backends did."""
+    if "messages" not in config:
+        raise LMConfigError("LLM(...) needs messages=[{'role': 'user', 'content': ...}, ...]")
+    kw: dict[str, Any] = {k: config[k] for k in _SETTINGS if config.get(k) is not None}
+    stop = config.get("stop")
+    if stop:
+        kw["stop"] = (stop,) if isinstance(stop, str) else tuple(stop)
+    fmt = config.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("type") in ("json_object", "json_schema"):
+        kw["json_mode"] = True
+    elif isinstance(fmt, type):  # a pydantic model, as in openai's .parse()
+        kw["schema"] = fmt
+    return Request(messages=tuple(config["messages"]), **kw)
+
+
+def to_chat_completion(response: Response) -> ChatCompletion:
+    choices = [
+        OpenAIChoice.model_construct(
+            index=i,
+            finish_reason=c.finish_reason if c.finish_reason in _FINISH else "stop",
+            logprobs=None,
+            message=ChatCompletionMessage.model_construct(role="assistant", content=c.text),
+        )
+        for i, c in enumerate(response.choices)
+    ]
+    usage = CompletionUsage(
+        prompt_tokens=response.usage.prompt_tokens,
+        completion_tokens=response.usage.completion_tokens,
+        total_tokens=response.usage.total_tokens,
+    )
+    return ChatCompletion.model_construct(
+        id="opto-" + str(abs(hash((response.model, response.text))) % 10**12),
+        object="chat.completion",
+        created=int(time.time()),
+        model=response.model,
+        choices=choices,
+        usage=usage,
+    )
