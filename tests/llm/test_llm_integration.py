@@ -20,7 +20,7 @@ pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(
         importlib.util.find_spec("llama_cpp") is None,
-        reason="llama_cpp is not importable: install the [local] extra (scripts/install.sh) to run these",
+        reason="llama_cpp is not importable: install the [local] extra (scripts/setup.sh --local) to run these",
     ),
 ]
 

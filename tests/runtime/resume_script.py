@@ -1,4 +1,4 @@
-"""A run process for the kill -9 test: `python resume_script.py start|resume STORE LOG N`."""
+"""A run process for the kill -9 tests: `python resume_script.py start|resume STORE LOG N [RAY_ADDRESS]`."""
 
 from __future__ import annotations
 
@@ -7,15 +7,18 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from opto.runtime import Candidate, LocalExecutor, evaluate_pending, run_batch  # noqa: E402
+from opto.runtime import Candidate, evaluate_pending, make_executor, run_batch  # noqa: E402
 from opto.store import RunStore  # noqa: E402
 
 
 def main() -> None:
     mode, store_path, log, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     config = {"objective": "logged_sleep", "n": n}
+    kind, options = "local", {}
+    if len(sys.argv) > 5:  # join the test's Ray instance; its CPUs are taken by the test's own pool
+        kind, options = "ray", {"address": sys.argv[5], "actor_options": {"num_cpus": 0}}
     with RunStore.open(store_path, config=config, seed=0) as store, \
-            LocalExecutor("sandbox_objectives:logged_sleep", workers=2, timeout_s=30) as ex:
+            make_executor(kind, "sandbox_objectives:logged_sleep", workers=2, timeout_s=30, **options) as ex:
         if mode == "start":
             cands = [Candidate({"seconds": 0.3, "log": log, "name": f"c{i:02d}", "i": i}, id=f"c{i:02d}")
                      for i in range(n)]

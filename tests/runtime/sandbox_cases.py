@@ -12,7 +12,9 @@ from opto.runtime import Candidate, EvalResult
 
 TIMEOUT_S = 2.0
 MEMORY_MB = 1024
-SLEEP_MARK = "987"  # `sleep 987`: easy to find if a child survives
+SLEEP_MARK = "987"
+HANG_WRITING_PID = ("def f():\n    import os\n    with open('PID_FILE', 'w') as fh:\n        fh.write(str(os.getpid()))\n"
+                    "    while True:\n        pass")  # `sleep 987`: easy to find if a child survives
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,11 +6,20 @@ import concurrent.futures as cf
 import os
 import time
 
+import psutil
 import pytest
 import sandbox_objectives
-from sandbox_cases import wait_no_strays
+from sandbox_cases import HANG_WRITING_PID, wait_no_strays
 
-from opto.runtime import Candidate, ExecutorShutdown, Limits, LocalExecutor, Objective, make_executor
+from opto.runtime import (
+    Candidate,
+    ExecutorShutdown,
+    Limits,
+    LocalExecutor,
+    Objective,
+    WorkerStartError,
+    make_executor,
+)
 
 pytestmark = pytest.mark.integration
 PID_CODE = "def f():\n    import os\n    return {'score': 1.0, 'artifacts': {'pid': os.getpid()}}"
@@ -94,12 +103,14 @@ def test_secrets_are_scrubbed_from_the_worker_environment(monkeypatch):
     assert all(seen.values())
 
 
-def test_shutdown_without_wait_kills_running_and_cancels_queued():
-    started = time.time()
+def test_shutdown_without_wait_kills_running_and_cancels_queued(tmp_path):
     ex = LocalExecutor("sandbox_objectives:run_code", workers=1, timeout_s=60)
-    hang = ex.submit(Candidate({"code": "def f():\n    while True:\n        pass"}))
+    pid_file = tmp_path / "pid"
+    hang = ex.submit(Candidate({"code": HANG_WRITING_PID.replace("PID_FILE", str(pid_file))}))
     queued = ex.submit(Candidate({"code": "def f():\n    return 1"}))
-    time.sleep(0.5)
+    while not pid_file.exists() or not pid_file.read_text():
+        time.sleep(0.05)
+    worker = psutil.Process(int(pid_file.read_text()))
     t0 = time.perf_counter()
     ex.shutdown(wait=False)
     assert time.perf_counter() - t0 < 5
@@ -108,7 +119,7 @@ def test_shutdown_without_wait_kills_running_and_cancels_queued():
     assert queued.cancelled()
     with pytest.raises(ExecutorShutdown):
         ex.submit(Candidate({"code": ""}))
-    assert wait_no_strays(started) == []
+    worker.wait(timeout=10)
 
 
 def test_leaving_as_completed_early_cancels_the_rest(pool):
@@ -148,3 +159,14 @@ def test_futures_work_with_concurrent_futures(pool):
     futures = [pool.submit(Candidate({"code": f"def f():\n    return {i}"})) for i in range(4)]
     done, _ = cf.wait(futures, timeout=30)
     assert sorted(f.result().score for f in done) == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_a_worker_that_cannot_start_fails_the_future_with_its_output(monkeypatch):
+    import opto.runtime.process as process
+
+    monkeypatch.setattr(process.sys, "executable", "/bin/false")
+    with LocalExecutor("sandbox_objectives:trivial", workers=1) as ex:
+        future = ex.submit(Candidate({}))
+        with pytest.raises(WorkerStartError, match="failed to start"):
+            future.result(timeout=30)
+    monkeypatch.undo()

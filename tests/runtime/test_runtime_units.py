@@ -8,7 +8,16 @@ import traceback
 import numpy as np
 import pytest
 
-from opto.runtime import Candidate, CandidateCodeError, EvalResult, Failure, Limits, Objective, Outcome, load_function
+from opto.runtime import (
+    Candidate,
+    CandidateCodeError,
+    EvalResult,
+    Failure,
+    Limits,
+    Objective,
+    Outcome,
+    load_function,
+)
 from opto.runtime.limits import is_secret_name, worker_env
 from opto.runtime.objective import InvalidReturn, normalize_return
 
@@ -135,3 +144,17 @@ def test_objective_refs_are_checked():
     with pytest.raises(TypeError, match="callable"):
         Objective(42)  # type: ignore[arg-type]
     assert Objective.coerce("a:b").fn == "a:b"
+
+
+def test_objectives_from_main_need_a_module(monkeypatch):
+    import sys
+
+    def local_fn(values):
+        return 1.0
+
+    local_fn.__module__ = "__main__"
+    monkeypatch.setitem(sys.modules, "cloudpickle", None)  # as if it were not installed
+    with pytest.raises(TypeError, match="move it into a module"):
+        Objective(local_fn).dumps()
+    with pytest.raises(TypeError, match="cannot be sent to a worker"):
+        Objective(lambda values: 1.0).dumps()

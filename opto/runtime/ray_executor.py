@@ -1,0 +1,147 @@
+"""RayExecutor: the local sandbox, one per Ray actor, so a search moves to a cluster unchanged.
+
+Each actor holds one sandbox worker process (the same ``LocalSlot`` the local executor uses), so
+timeouts, memory caps, output capture, environment scrubbing and failure reasons are identical
+by construction; Ray only places the actors and carries candidates and results. An actor that
+dies (its node lost) turns the evaluation into a "crash" failure and is replaced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from opto.runtime.executor import Executor
+from opto.runtime.limits import Limits, default_workers, worker_env
+from opto.runtime.local import LocalSlot, _merge_limits
+from opto.runtime.objective import Objective, Ref
+from opto.runtime.types import Candidate, EvalResult
+
+_GRACE_S = 30.0  # how much longer than the sandbox timeout the driver waits for an actor
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise ImportError("RayExecutor needs Ray: pip install 'optokit[ray]'") from None
+    return ray
+
+
+class SandboxActor:
+    """Ray actor body: one sandbox worker on whichever node Ray placed the actor."""
+
+    def __init__(self, payload: bytes, limits: Limits, extra_sys_path: list[str]) -> None:
+        self.slot = LocalSlot(payload, limits, limits.memory_cap_mb(default_workers()), worker_env(limits),
+                              extra_sys_path)
+
+    def ready(self) -> int:
+        return os.getpid()
+
+    def evaluate(self, candidate: Candidate, input: Any, has_input: bool) -> EvalResult:
+        result = self.slot.evaluate(candidate, input, has_input)
+        self.slot.prepare()
+        return result
+
+    def worker_pid(self) -> int | None:
+        worker = self.slot.worker
+        return worker.pid if worker is not None and worker.alive else None
+
+    def close(self) -> None:
+        self.slot.close()
+
+
+class RaySlot:
+    """The driver-side handle of one actor; recreated when the actor dies."""
+
+    def __init__(self, executor: RayExecutor) -> None:
+        self._ex = executor
+        self.actor: Any = None
+        self.prepare()
+
+    def prepare(self) -> None:
+        if self.actor is None:
+            ex, ray = self._ex, self._ex._ray
+            self.actor = ex._actor_cls.options(**ex._actor_options).remote(ex._payload, ex.limits, ex._sys_path)
+            ray.get(self.actor.ready.remote(), timeout=ex._startup_timeout_s)
+
+    def evaluate(self, candidate: Candidate, input: Any, has_input: bool) -> EvalResult:
+        ray = self._ex._ray
+        self.prepare()
+        start = time.perf_counter()
+        ref = self.actor.evaluate.remote(candidate, input, has_input)
+        timeout = self._ex.limits.timeout_s
+        try:
+            result: EvalResult = ray.get(ref, timeout=timeout + _GRACE_S)
+            return dataclasses.replace(result, duration_s=time.perf_counter() - start)
+        except ray.exceptions.GetTimeoutError:
+            self.kill()
+            return EvalResult.failed(candidate.id, "timeout", f"the Ray actor did not answer within {timeout + _GRACE_S:g} s "
+                                     "and was killed", duration_s=timeout + _GRACE_S)
+        except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as exc:
+            self.actor = None
+            return EvalResult.failed(candidate.id, "crash", f"the Ray actor running the sandbox died: {exc}")
+
+    def kill(self) -> None:
+        if self.actor is not None:
+            self._ex._ray.kill(self.actor)
+            self.actor = None
+
+    def close(self) -> None:
+        if self.actor is not None:
+            try:
+                self._ex._ray.get(self.actor.close.remote(), timeout=10)
+            except Exception:  # noqa: BLE001 - the actor is killed below either way
+                pass
+            self.kill()
+
+
+class RayExecutor(Executor):
+    """Evaluate candidates in ``workers`` Ray actors, each with one sandbox worker process.
+
+    Same interface and failure semantics as LocalExecutor. Connects to Ray with
+    ``ray.init(address, **init_kwargs)`` unless Ray is already initialized; ``workers`` defaults
+    to the cluster's CPU count; ``actor_options`` go to ``.options()`` (e.g. resources, runtime_env).
+    """
+
+    def __init__(
+        self,
+        objective: Objective | Ref,
+        workers: int | None = None,
+        *,
+        limits: Limits | None = None,
+        timeout_s: float | None = None,
+        memory_mb: int | None = None,
+        scrub_env: bool | None = None,
+        env: Mapping[str, str] | None = None,
+        address: str | None = None,
+        init_kwargs: Mapping[str, Any] | None = None,
+        actor_options: Mapping[str, Any] | None = None,
+        startup_timeout_s: float = 120.0,
+    ) -> None:
+        ray = self._ray = _ray()
+        if not ray.is_initialized():
+            ray.init(address=address, **dict(init_kwargs or {}))
+        if workers is None:
+            workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        super().__init__(objective, workers)
+        self.objective.validate()
+        self.limits = _merge_limits(limits, timeout_s=timeout_s, memory_mb=memory_mb, scrub_env=scrub_env, env=env)
+        self._payload = self.objective.dumps()
+        self._sys_path = [os.path.abspath(p) if p else os.getcwd() for p in sys.path]
+        self._actor_cls = ray.remote(SandboxActor)
+        self._actor_options = {"num_cpus": 1, "max_restarts": 0, **dict(actor_options or {})}
+        self._startup_timeout_s = startup_timeout_s
+        self._start_threads()
+
+    def _open_slot(self, index: int) -> RaySlot:
+        return RaySlot(self)
+
+    def worker_pids(self) -> list[int]:
+        """Pids of the sandbox worker processes (on their nodes)."""
+        actors = [s.actor for s in self._slots if isinstance(s, RaySlot) and s.actor is not None]
+        return [p for p in self._ray.get([a.worker_pid.remote() for a in actors]) if p is not None]

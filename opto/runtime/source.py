@@ -1,0 +1,64 @@
+"""Turn candidate code text into a callable — the one place LLM-written code is exec'd.
+
+Call ``load_function`` inside an objective, which the executors run in a sandboxed worker
+process; never in the run process itself. Compile errors become a ``CandidateCodeError`` (an
+evaluation failure with reason "exception") whose message shows the offending line, so that the
+feedback an optimizer reads says what to fix.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import linecache
+import textwrap
+from collections.abc import Callable
+from typing import Any
+
+
+class CandidateCodeError(Exception):
+    """Candidate source that does not compile or does not define the requested function."""
+
+
+def _syntax_message(exc: SyntaxError, source: str) -> str:
+    lines = source.splitlines()
+    where = f"line {exc.lineno}" if exc.lineno else "unknown line"
+    text = lines[exc.lineno - 1] if exc.lineno and 0 < exc.lineno <= len(lines) else (exc.text or "")
+    caret = " " * max(0, (exc.offset or 1) - 1) + "^"
+    return f"candidate code does not compile: {exc.msg} ({where})\n    {text.rstrip()}\n    {caret}"
+
+
+def load_function(
+    source: str, name: str | None = None, globals: dict[str, Any] | None = None
+) -> Callable[..., Any]:
+    """Execute ``source`` in a fresh namespace and return the function called ``name``.
+
+    name: the function to return; None returns the last top-level function the source defines.
+    globals: names made visible to the code (e.g. helpers or data); copied, never mutated.
+    Tracebacks through the loaded code show its lines (the source is registered in linecache).
+    """
+    if not isinstance(source, str):
+        raise CandidateCodeError(f"candidate code must be a str, got {type(source).__name__}")
+    source = textwrap.dedent(source)  # code cut out of an LLM reply is often indented
+    filename = f"<candidate-{hashlib.sha1(source.encode('utf-8', 'replace')).hexdigest()[:10]}>"
+    try:
+        tree = ast.parse(source, filename=filename)
+        code = compile(tree, filename, "exec")
+    except SyntaxError as exc:
+        raise CandidateCodeError(_syntax_message(exc, source)) from None
+    except (ValueError, MemoryError, RecursionError) as exc:  # null bytes, absurdly deep nesting
+        raise CandidateCodeError(f"candidate code does not compile: {exc}") from None
+    defined = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    if name is None and not defined:
+        raise CandidateCodeError("candidate code defines no top-level function (expected 'def ...')")
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace: dict[str, Any] = dict(globals or {})
+    namespace.setdefault("__name__", "__candidate__")
+    namespace.setdefault("__builtins__", __builtins__)
+    exec(code, namespace)  # noqa: S102 - the sandbox's single exec site, see module docstring
+    target = name if name is not None else defined[-1]
+    fn = namespace.get(target)
+    if not callable(fn):
+        hint = f"; it defines {defined}" if defined else ""
+        raise CandidateCodeError(f"candidate code defines no function named {target!r}{hint}")
+    return fn

@@ -1,0 +1,127 @@
+"""Typed values that cross the sandbox boundary: candidates in, evaluation results out.
+
+They are frozen dataclasses (not pydantic models) because they are pickled to and from worker
+processes on every evaluation and must stay cheap; the run store turns them into rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Mapping
+from typing import Any, Literal
+
+FailureReason = Literal["timeout", "memory", "crash", "signal", "exception", "invalid_return"]
+FAILURE_REASONS: tuple[str, ...] = ("timeout", "memory", "crash", "signal", "exception", "invalid_return")
+
+
+def new_id() -> str:
+    """A short random id; candidates made in different processes never collide."""
+    return uuid.uuid4().hex[:16]
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    """One set of parameter values to evaluate, with where it came from.
+
+    values: parameter name -> value (code text, prompt text, numbers); JSON-serializable so the
+      run store can keep it. parent_ids/operator/llm_call_id record lineage; generation/island
+      place it in an evolutionary search.
+    """
+
+    values: Mapping[str, Any]
+    id: str = dataclasses.field(default_factory=new_id)
+    parent_ids: tuple[str, ...] = ()
+    operator: str | None = None
+    llm_call_id: str | None = None
+    generation: int = 0
+    island: int | None = None
+    meta: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.values, Mapping):
+            raise TypeError(
+                f"Candidate.values must be a mapping of parameter name -> value, got {type(self.values).__name__}"
+            )
+        if not isinstance(self.parent_ids, tuple):
+            object.__setattr__(self, "parent_ids", tuple(self.parent_ids))
+
+
+@dataclasses.dataclass(frozen=True)
+class Failure:
+    """Why an evaluation failed: the reason (one of FAILURE_REASONS), a message, and output tail."""
+
+    reason: FailureReason
+    message: str
+    output_tail: str = ""
+
+    def __post_init__(self) -> None:
+        if self.reason not in FAILURE_REASONS:
+            raise ValueError(f"unknown failure reason {self.reason!r}; expected one of {FAILURE_REASONS}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What an objective may return when a bare score or (score, feedback) is not enough.
+
+    score: the primary score (higher is better); scores: several named scores (the primary one is
+    ``score`` if given, else the first entry); artifacts: JSON-serializable extras kept in the store.
+    """
+
+    score: float | None = None
+    scores: Mapping[str, float] | None = None
+    feedback: str = ""
+    artifacts: Mapping[str, Any] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalResult:
+    """The result of evaluating one candidate; a failure is a value here, never an exception.
+
+    ok is True iff failure is None. score is the primary score (None on failure); scores holds all
+    named scores. duration_s is wall time measured by the executor, including framework overhead.
+    """
+
+    candidate_id: str
+    ok: bool
+    score: float | None = None
+    scores: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    feedback: str = ""
+    artifacts: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    failure: Failure | None = None
+    duration_s: float = 0.0
+    stdout_tail: str = ""
+    stderr_tail: str = ""
+
+    @classmethod
+    def failed(
+        cls,
+        candidate_id: str,
+        reason: FailureReason,
+        message: str,
+        *,
+        duration_s: float = 0.0,
+        stdout_tail: str = "",
+        stderr_tail: str = "",
+    ) -> EvalResult:
+        """A failed result whose output_tail joins the captured stdout and stderr tails."""
+        return cls(
+            candidate_id=candidate_id,
+            ok=False,
+            failure=Failure(reason, message, output_tail(stdout_tail, stderr_tail)),
+            feedback=f"{reason}: {message}",
+            duration_s=duration_s,
+            stdout_tail=stdout_tail,
+            stderr_tail=stderr_tail,
+        )
+
+
+def output_tail(stdout: str, stderr: str, limit: int = 4000) -> str:
+    """The last lines of both streams, labelled, for a failure message a human (or an LLM) reads."""
+    parts = []
+    half = limit // 2
+    if stdout:
+        parts.append("[stdout]\n" + stdout[-half:])
+    if stderr:
+        parts.append("[stderr]\n" + stderr[-half:])
+    return "\n".join(parts)
