@@ -1,18 +1,16 @@
-"""Compile function source in this process: the exec site for a user's own trainable bundles.
+"""Compile a user's own trainable bundle code in this process.
 
-Untrusted candidate code (evolutionary search) runs in sandboxed workers instead; this module is
-for ``@bundle(trainable=True)`` code the user asked to optimize and run in-process, as trace-opt
-does. Compiled source is registered with ``linecache`` so tracebacks show the failing lines.
+Untrusted candidate code (evolutionary search) runs in sandboxed workers; this is for
+``@bundle(trainable=True)`` code the user asked to optimize and run in-process, as trace-opt does.
+The exec itself happens in ``opto.runtime.source.define``, the library's single exec call.
 """
 
 from __future__ import annotations
 
-import ast
-import hashlib
-import linecache
-import textwrap
 from collections.abc import Callable
 from typing import Any
+
+from opto.runtime.source import define
 
 
 def compile_function(source: str, namespace: dict[str, Any], name: str | None = None,
@@ -24,15 +22,7 @@ def compile_function(source: str, namespace: dict[str, Any], name: str | None = 
     """
     if not isinstance(source, str):
         raise TypeError(f"function source must be a str, got {type(source).__name__}")
-    text = textwrap.dedent(source)
-    digest = hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()[:10]
-    filename = f"<opto {label} {digest}>"
-    tree = ast.parse(text, filename=filename)
-    defs = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
-    if not defs:
+    scope, defined = define(source, namespace, label="opto-" + label.replace(" ", "_"))
+    if not defined:
         raise ValueError("the code defines no function: it must contain a top-level 'def name(...):'")
-    target = next((d for d in defs if d.name == name), defs[0])
-    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
-    scope = dict(namespace)
-    exec(compile(tree, filename, "exec"), scope)  # noqa: S102 - the one in-process exec site
-    return scope[target.name]
+    return scope[name if name in defined else defined[0]]

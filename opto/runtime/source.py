@@ -28,6 +28,25 @@ def _syntax_message(exc: SyntaxError, source: str) -> str:
     return f"candidate code does not compile: {exc.msg} ({where})\n    {text.rstrip()}\n    {caret}"
 
 
+def define(source: str, namespace: dict[str, Any], label: str = "candidate") -> tuple[dict[str, Any], list[str]]:
+    """Parse, compile and execute ``source`` in a copy of ``namespace``: the single exec call.
+
+    Returns the namespace after execution and the names of the top-level functions defined.
+    Raises SyntaxError / ValueError as Python does; callers decide how to report them.
+    """
+    source = textwrap.dedent(source)  # code cut out of an LLM reply is often indented
+    filename = f"<{label}-{hashlib.sha1(source.encode('utf-8', 'replace')).hexdigest()[:10]}>"
+    tree = ast.parse(source, filename=filename)
+    code = compile(tree, filename, "exec")
+    defined = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    scope: dict[str, Any] = dict(namespace)
+    scope.setdefault("__name__", f"__{label}__")
+    scope.setdefault("__builtins__", __builtins__)
+    exec(code, scope)  # noqa: S102 - the single exec site, see module docstring
+    return scope, defined
+
+
 def load_function(
     source: str, name: str | None = None, globals: dict[str, Any] | None = None
 ) -> Callable[..., Any]:
@@ -39,23 +58,14 @@ def load_function(
     """
     if not isinstance(source, str):
         raise CandidateCodeError(f"candidate code must be a str, got {type(source).__name__}")
-    source = textwrap.dedent(source)  # code cut out of an LLM reply is often indented
-    filename = f"<candidate-{hashlib.sha1(source.encode('utf-8', 'replace')).hexdigest()[:10]}>"
     try:
-        tree = ast.parse(source, filename=filename)
-        code = compile(tree, filename, "exec")
+        namespace, defined = define(source, globals or {})
     except SyntaxError as exc:
-        raise CandidateCodeError(_syntax_message(exc, source)) from None
+        raise CandidateCodeError(_syntax_message(exc, textwrap.dedent(source))) from None
     except (ValueError, MemoryError, RecursionError) as exc:  # null bytes, absurdly deep nesting
         raise CandidateCodeError(f"candidate code does not compile: {exc}") from None
-    defined = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     if name is None and not defined:
         raise CandidateCodeError("candidate code defines no top-level function (expected 'def ...')")
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace: dict[str, Any] = dict(globals or {})
-    namespace.setdefault("__name__", "__candidate__")
-    namespace.setdefault("__builtins__", __builtins__)
-    exec(code, namespace)  # noqa: S102 - the sandbox's single exec site, see module docstring
     target = name if name is not None else defined[-1]
     fn = namespace.get(target)
     if not callable(fn):
