@@ -7,6 +7,7 @@ computed once by an iterative topological sort, so the pass is linear in nodes p
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from opto.trace.graph import toposort
@@ -15,6 +16,21 @@ from opto.trace.nodes import FEEDBACK_ORACLE, MessageNode, Node
 
 def run_backward(output: Node, feedback: Any, propagator: Any, retain_graph: bool, visualize: bool,
                  simple_visualization: bool, reverse_plot: bool, print_limit: int) -> Any:
+    # The sweep allocates a few small containers per node and frees none of them until it ends;
+    # cyclic GC passes over a large live graph would make it super-linear, so they wait until after.
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        return _sweep(output, feedback, propagator, retain_graph, visualize, simple_visualization,
+                      reverse_plot, print_limit)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _sweep(output: Node, feedback: Any, propagator: Any, retain_graph: bool, visualize: bool,
+           simple_visualization: bool, reverse_plot: bool, print_limit: int) -> Any:
     if propagator is None:
         from opto.trace.propagators import GraphPropagator
 
@@ -37,7 +53,7 @@ def run_backward(output: Node, feedback: Any, propagator: Any, retain_graph: boo
             propagated = propagator(n)
             n.zero_feedback()
             for parent in n._parents:
-                fb = propagated.get(parent, _MISSING) if parent in propagated else _MISSING
+                fb = propagated.get(parent, _MISSING)
                 if fb is not _MISSING:
                     parent._add_feedback(n, fb)
             n._backwarded = not retain_graph

@@ -122,6 +122,8 @@ class FunModule(Module):
         self.overwrite_python_recursion = overwrite_python_recursion
         self._compiled: tuple[str, Callable] | None = None
         self._compiled_async = False
+        self._plain_calls = (self._plan.simple and not trainable and not traceable_code and _process_inputs
+                             and not self._is_async)
         self._bound_self: Node | None = None
         self.parameter: ParameterNode | None = None
         if trainable:
@@ -235,7 +237,36 @@ class FunModule(Module):
 
     # --- calling ---
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        plan = self._plan
+        if (kwargs or not self._plain_calls or len(args) != len(plan.positional)
+                or self._bound_self is not None):
+            return self.forward(*args, **kwargs)
+        # Hot path: positional call of a plain, synchronous, non-trainable function.
+        inputs: dict[str, Node] = {}
+        data: list = []
+        for name, value in zip(plan.positional, args):
+            if not isinstance(value, Node):
+                if isinstance(value, FunModule):
+                    return self.forward(*args)
+                value = Node(value, name=name)
+            inputs[name] = value
+            data.append(value._data)
+        used: list = []
+        token = USED_NODES.set(used)
+        try:
+            output = self._fun(*data)
+        except Exception as err:
+            if not self.catch_execution_error:
+                raise
+            output = self._error(err)
+        finally:
+            USED_NODES.reset(token)
+        if used or type(output) is _Failure or not _SETTINGS.get().tracing:
+            return self._wrap(output, self._fun, inputs, data, {}, used)
+        call_info = CallInfo(self.info, self._fun, data, {}, output, _NO_EXTERNAL, False)
+        if isinstance(output, Node):
+            output = output._data
+        return MessageNode._fast(output, inputs, self.description, self._op_name, call_info)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         if self.parameter is None:
@@ -337,6 +368,9 @@ class FunModule(Module):
 
     def detach(self) -> FunModule:
         return copy.deepcopy(self)
+
+
+_NO_EXTERNAL: list = []  # shared empty list for calls that read no outside node (never mutated)
 
 
 class CallInfo:

@@ -241,10 +241,10 @@ class AbstractNode(Generic[T]):
         return result
 
     def __reduce_ex__(self, protocol: int) -> tuple:
-        """Pickle the whole ancestor graph as a flat list, so depth never hits the recursion limit."""
-        from opto.trace.serialize import graph_to_records, records_to_graph
+        """Pickle the ancestor graph as flat records, so depth never hits the recursion limit."""
+        from opto.trace.serialize import locate, node_from_group
 
-        return records_to_graph, graph_to_records(self)
+        return node_from_group, locate(self)
 
 
 class Node(NodeOperators, AbstractNode[T]):

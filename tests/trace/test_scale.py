@@ -83,3 +83,29 @@ def test_wide_fan_in_and_shared_operand():
         s = s + y
     s.backward("shared")
     assert len(y.feedback) == 5000
+
+
+def test_pickling_many_nodes_of_one_graph_keeps_sharing():
+    a = node(1, trainable=True)
+    xs = [a]
+    for _ in range(2000):
+        xs.append(xs[-1] + 1)
+    for ordering in (xs, xs[::-1]):
+        data = pickle.dumps(ordering)
+        assert len(data) < 2_000_000  # each node written once, not once per descendant
+        ys = pickle.loads(data)
+        if ordering is not xs:
+            ys = ys[::-1]
+        assert all(ys[i + 1].parents[0] is ys[i] for i in range(2000))
+        assert ys[-1].data == 2001 and ys[0].trainable
+    la, lb = pickle.loads(pickle.dumps([xs[0], xs[1]]))
+    assert lb.parents[0] is la
+
+
+def test_pickle_reflects_current_values():
+    p = node(1, trainable=True)
+    y = p + 1
+    first = pickle.loads(pickle.dumps(y))
+    p._set(5)
+    second = pickle.loads(pickle.dumps(y))
+    assert first.parents[0].data == 1 and second.parents[0].data == 5
