@@ -252,15 +252,7 @@ class FunModule(Module):
             inputs[name] = value
             data.append(value._data)
         used: list = []
-        token = USED_NODES.set(used)
-        try:
-            output = self._fun(*data)
-        except Exception as err:
-            if not self.catch_execution_error:
-                raise
-            output = self._error(err)
-        finally:
-            USED_NODES.reset(token)
+        output = self._run(self._fun, data, _NO_KWARGS, used)
         if used or type(output) is _Failure or not _SETTINGS.get().tracing:
             return self._wrap(output, self._fun, inputs, data, {}, used)
         call_info = CallInfo(self.info, self._fun, data, {}, output, _NO_EXTERNAL, False)
@@ -278,25 +270,25 @@ class FunModule(Module):
         data_args, data_kwargs = self._convert(call_args, call_kwargs)
         if is_async:
             return self._aforward(fun, inputs, data_args, data_kwargs)
-        if isinstance(self, OperatorModule):
-            try:
-                output = fun(*data_args, **data_kwargs)
-            except Exception as err:
-                if not self.catch_execution_error:
-                    raise
-                output = self._error(err)
-            return self._wrap(output, fun, inputs, data_args, data_kwargs, ())
-        used: list = []
-        token = USED_NODES.set(used)
+        used: list | None = None if isinstance(self, OperatorModule) else []  # operators read only inputs
+        output = self._run(fun, data_args, data_kwargs, used)
+        return self._wrap(output, fun, inputs, data_args, data_kwargs, used)
+
+    def _run(self, fun: Callable, args: list, kwargs: dict, used: list | None) -> Any:
+        """Call ``fun``; an exception becomes a _Failure unless catch_execution_error=False.
+
+        Node reads during the call are appended to ``used`` (None: don't track).
+        """
+        token = USED_NODES.set(used) if used is not None else None
         try:
-            output = fun(*data_args, **data_kwargs)
+            return fun(*args, **kwargs)
         except Exception as err:
             if not self.catch_execution_error:
                 raise
-            output = self._error(err)
+            return self._error(err)
         finally:
-            USED_NODES.reset(token)
-        return self._wrap(output, fun, inputs, data_args, data_kwargs, used)
+            if token is not None:
+                USED_NODES.reset(token)
 
     async def _aforward(self, fun: Callable, inputs: dict, data_args: list, data_kwargs: dict) -> Any:
         used: list = []
@@ -371,6 +363,7 @@ class FunModule(Module):
 
 
 _NO_EXTERNAL: list = []  # shared empty list for calls that read no outside node (never mutated)
+_NO_KWARGS: dict = {}  # shared empty keyword arguments (never mutated)
 
 
 class CallInfo:
@@ -427,12 +420,9 @@ class OperatorModule(FunModule):
                 value = Node(value, name=name)
             inputs[name] = value
             data.append(value._data)
-        try:
-            output = self._fun(*data)
-        except Exception as err:
-            if not self.catch_execution_error:
-                raise
-            return self._wrap(self._error(err), self._fun, inputs, data, {}, ())
+        output = self._run(self._fun, data, _NO_KWARGS, None)
+        if type(output) is _Failure:
+            return self._wrap(output, self._fun, inputs, data, {}, ())
         if not _SETTINGS.get().tracing:
             inputs = {}
         if isinstance(output, Node):

@@ -7,7 +7,7 @@ use an explicit stack: agent traces get 100,000 nodes deep.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import networkx as nx
@@ -34,31 +34,12 @@ def _node_classes() -> tuple[type, type, type, Any]:
 
 def ancestors(*outputs: Node) -> list[Node]:
     """The outputs and everything they depend on, parents before children (topological order)."""
-    order: list[Node] = []
-    seen: set[int] = set()
-    for root in outputs:
-        if id(root) in seen:
-            continue
-        seen.add(id(root))
-        # Post-order DFS with an explicit stack of (node, iterator over its parents). The iterator
-        # is taken once per node: ``parents`` may build a new list on every access.
-        stack: list[tuple[Node, Iterator[Node]]] = [(root, iter(root.parents))]
-        while stack:
-            node, parents = stack[-1]
-            for parent in parents:
-                if id(parent) not in seen:
-                    seen.add(id(parent))
-                    stack.append((parent, iter(parent.parents)))
-                    break
-            else:
-                stack.pop()
-                order.append(node)
-    return order
+    from opto.trace.graph import toposort
+
+    return toposort(outputs)
 
 
-def to_networkx(
-    *outputs: Node, value_limit: int = 100, ellipsis: Ellipsis_ = "middle"
-) -> nx.DiGraph:
+def to_networkx(*outputs: Node, value_limit: int = 100, ellipsis: Ellipsis_ = "middle") -> nx.DiGraph:
     """All ancestors of ``outputs`` as a DiGraph keyed by node name, edges parent → child.
 
     Node attributes: ``kind`` (one of :data:`KINDS`), ``name``, ``py_name``, ``op`` (operator
