@@ -53,4 +53,3 @@ def small_graph() -> SmallGraph:
     else:  # pragma: no cover - bundle must raise
         raise AssertionError("explode() did not raise")
     return SmallGraph(prompt, count, combined, shouted, error)
-

@@ -42,7 +42,7 @@ def test_printable_escapes_what_xml_rejects() -> None:
 
 
 def test_html_text_escapes_markup_and_breaks_lines() -> None:
-    out = html_text('<b>&"\'\nnext')
+    out = html_text("<b>&\"'\nnext")
     assert "<b>" not in out and "&lt;b&gt;&amp;&quot;" in out
     assert out.endswith('<BR ALIGN="LEFT"/>next')
     assert html_text("a\\N") == "a\\\\N"  # dot would otherwise put the node name here
