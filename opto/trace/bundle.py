@@ -18,6 +18,15 @@ from typing import Any
 
 from opto.context import _SETTINGS
 from opto.trace.broadcast import recursive_conversion
+from opto.trace.call_info import (
+    NO_EXTERNAL,
+    NO_KWARGS,
+    CallInfo,
+    Failure,
+    OperatorInfo,
+    error_comment,
+    syntax_comment,
+)
 from opto.trace.errors import ExecutionError, TraceMissingInputsError
 from opto.trace.modules import Module
 from opto.trace.nodes import USED_NODES, ExceptionNode, MessageNode, Node, ParameterNode, get_op_name, node
@@ -167,7 +176,7 @@ class FunModule(Module):
         try:
             fun = compile_function(code, namespace, name=self._fun.__name__, label=self.parameter.py_name)
         except Exception as err:  # a bad rewrite is feedback, not a crash
-            comment = _syntax_comment(code, err)
+            comment = syntax_comment(code, err)
             info = dict(self.info, error_comment=comment, traceback=comment)
             e_node = ExceptionNode(err, inputs={"code": self.parameter}, info=info,
                                    description=f"[exception] The code parameter {self.parameter.py_name} has an error.",
@@ -252,10 +261,10 @@ class FunModule(Module):
             inputs[name] = value
             data.append(value._data)
         used: list = []
-        output = self._run(self._fun, data, _NO_KWARGS, used)
-        if used or type(output) is _Failure or not _SETTINGS.get().tracing:
+        output = self._run(self._fun, data, NO_KWARGS, used)
+        if used or type(output) is Failure or not _SETTINGS.get().tracing:
             return self._wrap(output, self._fun, inputs, data, {}, used)
-        call_info = CallInfo(self.info, self._fun, data, {}, output, _NO_EXTERNAL, False)
+        call_info = CallInfo(self.info, self._fun, data, NO_KWARGS, output, NO_EXTERNAL, False)
         if isinstance(output, Node):
             output = output._data
         return MessageNode._fast(output, inputs, self.description, self._op_name, call_info)
@@ -275,7 +284,7 @@ class FunModule(Module):
         return self._wrap(output, fun, inputs, data_args, data_kwargs, used)
 
     def _run(self, fun: Callable, args: list, kwargs: dict, used: list | None) -> Any:
-        """Call ``fun``; an exception becomes a _Failure unless catch_execution_error=False.
+        """Call ``fun``; an exception becomes a Failure unless catch_execution_error=False.
 
         Node reads during the call are appended to ``used`` (None: don't track).
         """
@@ -325,7 +334,7 @@ class FunModule(Module):
         else:
             description, base = self.description, self._op_name
         call_info = CallInfo(self.info, fun, data_args, data_kwargs, output, external, self.parameter is not None)
-        if isinstance(output, _Failure):
+        if isinstance(output, Failure):
             call_info.output = output.error
             info = call_info.materialize(None)
             info["error_comment"], info["traceback"] = output.comment, output.traceback
@@ -335,9 +344,9 @@ class FunModule(Module):
         data = output._data if isinstance(output, Node) else output
         return MessageNode._fast(data, inputs, description, base, call_info)
 
-    def _error(self, err: Exception) -> _Failure:
+    def _error(self, err: Exception) -> Failure:
         tb = err.__traceback__.tb_next if err.__traceback__ is not None else None
-        return _Failure(err, _error_comment(err, tb), "".join(traceback.format_exception(type(err), err, tb)))
+        return Failure(err, error_comment(err, tb), "".join(traceback.format_exception(type(err), err, tb)))
 
     # --- methods ---
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
@@ -362,43 +371,6 @@ class FunModule(Module):
         return copy.deepcopy(self)
 
 
-_NO_EXTERNAL: list = []  # shared empty list for calls that read no outside node (never mutated)
-_NO_KWARGS: dict = {}  # shared empty keyword arguments (never mutated)
-
-
-class CallInfo:
-    """One bundled call's info, kept compact until someone reads ``node.info`` (then a dict)."""
-
-    __slots__ = ("static", "fun", "args", "kwargs", "output", "external", "is_eval")
-
-    def __init__(self, static: dict, fun: Callable, args: list, kwargs: dict, output: Any,
-                 external: list, is_eval: bool) -> None:
-        self.static, self.fun, self.args, self.kwargs = static, fun, args, kwargs
-        self.output, self.external, self.is_eval = output, external, is_eval
-
-    def materialize(self, n: Any) -> dict[str, Any]:
-        info = dict(self.static)
-        info.update(fun=self.fun, inputs={"args": self.args, "kwargs": self.kwargs}, output=self.output,
-                    external_dependencies=self.external)
-        if self.is_eval:
-            info["fun_name"] = "eval"
-        return info
-
-
-class OperatorInfo:
-    """Stands in for an operator node's info dict until someone reads it (saves memory and time)."""
-
-    __slots__ = ("fun_name", "description")
-
-    def __init__(self, fun_name: str, description: str) -> None:
-        self.fun_name, self.description = fun_name, description
-
-    def materialize(self, n: MessageNode) -> dict[str, Any]:
-        args = [v._data for v in n._inputs.values()]
-        return {"fun_name": self.fun_name, "inputs": {"args": args, "kwargs": {}}, "output": n._data,
-                "error_comment": None, "traceback": None, "external_dependencies": []}
-
-
 class OperatorModule(FunModule):
     """A library operator: same semantics as FunModule with a shorter path for plain positional calls.
 
@@ -420,21 +392,14 @@ class OperatorModule(FunModule):
                 value = Node(value, name=name)
             inputs[name] = value
             data.append(value._data)
-        output = self._run(self._fun, data, _NO_KWARGS, None)
-        if type(output) is _Failure:
+        output = self._run(self._fun, data, NO_KWARGS, None)
+        if type(output) is Failure:
             return self._wrap(output, self._fun, inputs, data, {}, ())
         if not _SETTINGS.get().tracing:
             inputs = {}
         if isinstance(output, Node):
             output = output._data
         return MessageNode._fast(output, inputs, self.description, self._op_name, self._lazy_info)
-
-
-class _Failure:
-    """An exception caught in a bundled call, with the context needed to explain it."""
-
-    def __init__(self, error: Exception, comment: str, tb: str) -> None:
-        self.error, self.comment, self.traceback = error, comment, tb
 
 
 def _as_input(value: Any, name: str | None) -> Any:
@@ -447,39 +412,6 @@ def _as_input(value: Any, name: str | None) -> Any:
 
 def _detach(value: Any) -> Any:
     return value.detach() if isinstance(value, Node) else value
-
-
-def _error_comment(err: Exception, tb: Any) -> str:
-    """The source of each frame in the traceback with the failing line marked."""
-    import linecache
-
-    frames = list(traceback.walk_tb(tb))[-5:]
-    message = f"({type(err).__name__}) {err}"
-    parts = []
-    for i, (frame, lineno) in enumerate(frames):
-        code = frame.f_code
-        lines = linecache.getlines(code.co_filename)
-        if not lines:
-            continue
-        start = code.co_firstlineno
-        block = lines[start - 1: max(lineno, start)] if start - 1 < len(lines) else []
-        marked = []
-        for j, line in enumerate(block, start=start):
-            text = line.rstrip("\n")
-            if j == lineno:
-                text += f"  <--- {message if i == len(frames) - 1 else 'error raised in this call, see below'}"
-            marked.append(text)
-        parts.append("\n".join(marked))
-    return "\n\n".join(parts) + f"\n{message}"
-
-
-def _syntax_comment(code: str, err: Exception) -> str:
-    lineno = getattr(err, "lineno", None)
-    lines = code.splitlines()
-    if isinstance(err, SyntaxError) and lineno:
-        lines = [ln + (f"  <--- ({type(err).__name__}) {err.msg}" if i == lineno else "")
-                 for i, ln in enumerate(lines, start=1)]
-    return "\n".join(lines) + f"\n({type(err).__name__}) {err}"
 
 
 def to_data(obj: Any) -> Any:

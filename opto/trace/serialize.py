@@ -12,6 +12,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
+from opto.trace.call_info import OperatorInfo
 from opto.trace.graph import GRAPH
 from opto.trace.nodes import node_state, set_node_state
 
@@ -24,7 +25,7 @@ _LIVE: dict[int, tuple[weakref.ref, int]] = {}
 
 def _plain_info(info: Any, n: Any) -> Any:
     """Keep only the self-contained entries of an op's info (names, docs, source, tracebacks)."""
-    if type(info).__name__ == "OperatorInfo":
+    if isinstance(info, OperatorInfo):
         return info  # small and shared: names and a description only
     if hasattr(info, "materialize"):
         info = info.materialize(n)
