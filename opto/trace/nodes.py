@@ -219,8 +219,11 @@ class AbstractNode(Generic[T]):
                 value = {}
             elif key == "_feedback":
                 value = None
-            elif key == "_info" and isinstance(value, dict):
-                value = {k: v for k, v in value.items() if k not in ("inputs", "output", "exception")}
+            elif key == "_info" and value is not None:
+                if hasattr(value, "materialize"):
+                    value = value.materialize(self)
+                if isinstance(value, dict):  # drop references into the graph; keep names, docs, source
+                    value = {k: v for k, v in value.items() if k not in ("inputs", "output", "exception", "fun")}
             elif key == "_name":
                 continue
             else:
