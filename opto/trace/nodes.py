@@ -223,7 +223,7 @@ class AbstractNode(Generic[T]):
                 if hasattr(value, "materialize"):
                     value = value.materialize(self)
                 if isinstance(value, dict):  # drop references into the graph; keep names, docs, source
-                    value = {k: v for k, v in value.items() if k not in ("inputs", "output", "exception", "fun")}
+                    value = {k: v for k, v in value.items() if k not in ("inputs", "output", "exception", "fun", "external_dependencies")}
             elif key == "_name":
                 continue
             else:
