@@ -8,6 +8,7 @@ the live ones, but a node dies as soon as the user drops every reference to it.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import weakref
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ class Graph:
     """Names nodes ``base:index`` and finds live ones by name, holding weak references only."""
 
     def __init__(self) -> None:
-        self._counters: dict[str, int] = {}
+        self._counters: dict[str, itertools.count] = {}
         self._refs: dict[str, weakref.ref] = {}
         self._prune_at = 4096
 
@@ -40,9 +41,10 @@ class Graph:
         scope = _SETTINGS.get().name_scope
         if scope:
             base = "/".join(scope) + "/" + base
-        index = self._counters.get(base, 0)
-        self._counters[base] = index + 1
-        name = f"{base}:{index}"
+        counter = self._counters.get(base)
+        if counter is None:
+            counter = self._counters.setdefault(base, itertools.count())
+        name = f"{base}:{next(counter)}"  # next() on a count is atomic: threads never share a name
         refs = self._refs
         refs[name] = weakref.ref(node)
         if len(refs) > self._prune_at:

@@ -108,3 +108,20 @@ def test_user_attributes_allowed():
     x = node(1)
     x.note = "kept"
     assert x.note == "kept"
+
+
+def test_names_unique_across_threads():
+    import threading
+
+    names: list[str] = []
+
+    def work():
+        local = [node(i, name="t").name for i in range(2000)]
+        names.extend(local)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(names) == len(set(names)) == 8000
