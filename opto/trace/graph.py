@@ -1,15 +1,15 @@
-"""Node naming, a weak registry of live nodes, and iterative graph walks.
+"""Node naming and iterative graph walks.
 
 trace-opt keeps every node ever created in a global ``GRAPH``; a long optimization loop therefore
-grows without bound. Here the registry holds weak references only: it can name nodes and find
-the live ones, but a node dies as soon as the user drops every reference to it.
+grows without bound. Here ``GRAPH`` only hands out names: a node dies as soon as the user drops
+every reference to it, and live nodes are found on demand by scanning the interpreter's objects.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import gc
 import itertools
-import weakref
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -20,12 +20,14 @@ if TYPE_CHECKING:
 
 
 class Graph:
-    """Names nodes ``base:index`` and finds live ones by name, holding weak references only."""
+    """Names nodes ``base:index``; finds live nodes on demand. Holds no reference to any node.
+
+    Naming is the hot path (every traced op), so it is a counter and nothing else; ``get``,
+    ``nodes``, ``roots`` and ``len`` are debugging aids that scan the interpreter's live objects.
+    """
 
     def __init__(self) -> None:
         self._counters: dict[str, itertools.count] = {}
-        self._refs: dict[str, weakref.ref] = {}
-        self._prune_at = 4096
 
     # --- tracing switch (kept for trace-opt code that reads or writes GRAPH.TRACE) ---
     @property
@@ -37,42 +39,31 @@ class Graph:
         _SETTINGS.set(dataclasses.replace(_SETTINGS.get(), tracing=bool(value)))
 
     def register(self, node: Node, base: str) -> str:
-        """Give ``node`` a fresh name ``[scope/]base:index`` and remember it weakly."""
+        """A fresh name ``[scope/]base:index`` for ``node``."""
         scope = _SETTINGS.get().name_scope
         if scope:
             base = "/".join(scope) + "/" + base
         counter = self._counters.get(base)
         if counter is None:
             counter = self._counters.setdefault(base, itertools.count())
-        name = f"{base}:{next(counter)}"  # next() on a count is atomic: threads never share a name
-        refs = self._refs
-        refs[name] = weakref.ref(node)
-        if len(refs) > self._prune_at:
-            self._prune()
-        return name
-
-    def _prune(self) -> None:
-        self._refs = {k: r for k, r in self._refs.items() if r() is not None}
-        self._prune_at = max(4096, 2 * len(self._refs))
+        return f"{base}:{next(counter)}"  # next() on a count is atomic: threads never share a name
 
     def clear(self) -> None:
-        """Forget all names; nodes still referenced elsewhere stay valid, new names restart at 0."""
+        """Restart names at 0 (nodes still referenced elsewhere keep theirs and stay valid)."""
         self._counters = {}
-        self._refs = {}
-        self._prune_at = 4096
+
+    def nodes(self) -> list[Node]:
+        """All live nodes (a scan of the interpreter's objects: for debugging, not hot paths)."""
+        from opto.trace.nodes import AbstractNode
+
+        return [o for o in gc.get_objects() if isinstance(o, AbstractNode)]
 
     def get(self, name: str) -> Node:
         """The live node called ``name`` (``base:index``)."""
-        ref = self._refs.get(name)
-        node = ref() if ref is not None else None
-        if node is None:
-            raise KeyError(f"no live node named {name!r}")
-        return node
-
-    def nodes(self) -> list[Node]:
-        """All live registered nodes."""
-        self._prune()
-        return [n for n in (r() for r in self._refs.values()) if n is not None]
+        for n in self.nodes():
+            if n._name == name:
+                return n
+        raise KeyError(f"no live node named {name!r}")
 
     @property
     def roots(self) -> list[Node]:
