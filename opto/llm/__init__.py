@@ -1,7 +1,8 @@
-"""The LLM layer: every optimizer talks to models through ``LM.complete(Request) -> Response``.
+"""The LLM layer: code that needs a model talks to it through ``LM.complete(Request) -> Response``.
 
 Backends: ``OpenAICompatible`` (OpenAI, vLLM, Ollama, llama.cpp servers), ``LocalLM`` (embedded
-SmolLM2, offline), ``ScriptedLM`` (tests). ``resolve_lm()`` picks the default when none is passed.
+SmolLM2, offline), ``ScriptedLM`` (tests). ``resolve_lm()`` picks the default when none is passed;
+``record_calls`` writes every call into a run store.
 Nothing here picks a provider at import time. See docs/llm.md.
 """
 
@@ -10,6 +11,7 @@ from opto.llm.batch import acomplete_many, complete_many
 from opto.llm.cache import ResponseCache, cache_key, default_cache_path
 from opto.llm.local import EMBEDDED_MODEL_NAME, INSTALL_COMMAND, LocalLM, find_embedded_model
 from opto.llm.openai_compatible import OpenAICompatible
+from opto.llm.recording import Recording, record_calls
 from opto.llm.resolve import default_lm, lm_from_env, resolve_lm
 from opto.llm.scripted import ScriptedLM
 from opto.llm.server import LocalServer
@@ -66,4 +68,6 @@ __all__ = [
     "acomplete_many",
     "extract_json",
     "parse_reply",
+    "record_calls",
+    "Recording",
 ]

@@ -11,8 +11,10 @@ import asyncio
 import dataclasses
 import logging
 import time
+import uuid
 from abc import ABC, abstractmethod
-from typing import Protocol, runtime_checkable
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 from opto.llm import structured
 from opto.llm.cache import CacheSpec, ResponseCache, cache_key, open_cache
@@ -40,6 +42,7 @@ class _Exchange:
     cached: bool
     latency_s: float
     usage: Usage
+    call_id: str
 
 
 class BaseLM(ABC):
@@ -80,16 +83,21 @@ class BaseLM(ABC):
     async def _asend(self, request: Request) -> RawReply:
         return await asyncio.to_thread(self._send, request)
 
+    def _cache_identity(self, request: Request) -> Mapping[str, Any]:
+        """What besides the model name and the request shapes this backend's reply (server URL,
+        server-side options): it joins the cache key. Never include an API key."""
+        return {}
+
     # -- public API -----------------------------------------------------------------------------
     def complete(self, request: Request) -> Response:
         """Answer ``request``; transport and schema failures come back in ``Response.failure``."""
         parts = [self._complete_one(r) for r in _check(request).samples()]
-        return parts[0] if len(parts) == 1 else _merge(parts, parallel=False)
+        return parts[0] if len(parts) == 1 else merge_samples(parts, parallel=False)
 
     async def acomplete(self, request: Request) -> Response:
         samples = _check(request).samples()
         parts = await asyncio.gather(*(self._acomplete_one(r) for r in samples))
-        return parts[0] if len(parts) == 1 else _merge(list(parts), parallel=True)
+        return parts[0] if len(parts) == 1 else merge_samples(list(parts), parallel=True)
 
     def __call__(self, request: Request) -> Response:
         return self.complete(request)
@@ -125,15 +133,16 @@ class BaseLM(ABC):
 
     def _interpret(self, request: Request, ex: _Exchange, after_repair: bool = False) -> Choice:
         if ex.raw is None:
-            return Choice(text="", failure=ex.failure)
+            return Choice(text="", failure=ex.failure, call_id=ex.call_id)
+        reply = {"text": ex.raw.text, "finish_reason": ex.raw.finish_reason, "call_id": ex.call_id}
         if request.schema is None:
-            return Choice(text=ex.raw.text, finish_reason=ex.raw.finish_reason)
+            return Choice(**reply)
         parsed = structured.parse_reply(ex.raw.text, request.schema)
         if isinstance(parsed, Failure):
             if after_repair:
                 parsed = dataclasses.replace(parsed, message=f"{parsed.message} (after one repair request)")
-            return Choice(text=ex.raw.text, finish_reason=ex.raw.finish_reason, failure=parsed)
-        return Choice(text=ex.raw.text, parsed=parsed, finish_reason=ex.raw.finish_reason)
+            return Choice(**reply, failure=parsed)
+        return Choice(**reply, parsed=parsed)
 
     def _response(self, exchanges: list[_Exchange], choice: Choice) -> Response:
         usage = exchanges[0].usage
@@ -162,7 +171,7 @@ class BaseLM(ABC):
         except BaseException:
             _release(trackers)
             raise
-        return self._settle(key, trackers, raw, failure, t0)
+        return self._settle(key, trackers, request, raw, failure, t0)
 
     async def _aexchange(self, request: Request) -> _Exchange:
         t0 = time.perf_counter()
@@ -177,7 +186,7 @@ class BaseLM(ABC):
         except BaseException:
             _release(trackers)
             raise
-        return self._settle(key, trackers, raw, failure, t0)
+        return self._settle(key, trackers, request, raw, failure, t0)
 
     def _trackers(self) -> tuple[UsageTracker, ...]:
         runs = active_runs()
@@ -186,14 +195,14 @@ class BaseLM(ABC):
     def _lookup(self, request: Request, t0: float) -> tuple[str | None, _Exchange | None]:
         if self.cache is None:
             return None, None
-        key = cache_key(self.model, request)
+        key = cache_key(self.model, request, self._cache_identity(request))
         raw = self.cache.get(key)
         if raw is None:
             return key, None
         latency = time.perf_counter() - t0
         usage = self._usage(raw)
-        self._record(self._trackers(), raw, None, latency, usage, cached=True, reserved=())
-        return key, _Exchange(raw, None, True, latency, usage)
+        call_id = self._record(self._trackers(), request, raw, None, latency, usage, cached=True, reserved=())
+        return key, _Exchange(raw, None, True, latency, usage, call_id)
 
     def _reserve(self) -> tuple[UsageTracker, ...]:
         trackers = self._trackers()
@@ -211,6 +220,7 @@ class BaseLM(ABC):
         self,
         key: str | None,
         trackers: tuple[UsageTracker, ...],
+        request: Request,
         raw: RawReply | None,
         failure: Failure | None,
         t0: float,
@@ -219,8 +229,8 @@ class BaseLM(ABC):
         usage = self._usage(raw) if raw is not None else Usage(0, 0, 0.0 if self.price else None)
         if raw is not None and key is not None and self.cache is not None:
             self.cache.put(key, raw)
-        self._record(trackers, raw, failure, latency, usage, cached=False, reserved=trackers)
-        return _Exchange(raw, failure, False, latency, usage)
+        call_id = self._record(trackers, request, raw, failure, latency, usage, cached=False, reserved=trackers)
+        return _Exchange(raw, failure, False, latency, usage, call_id)
 
     def _usage(self, raw: RawReply) -> Usage:
         cost = self.price.cost(raw.prompt_tokens, raw.completion_tokens) if self.price else None
@@ -229,13 +239,15 @@ class BaseLM(ABC):
     def _record(
         self,
         trackers: tuple[UsageTracker, ...],
+        request: Request,
         raw: RawReply | None,
         failure: Failure | None,
         latency: float,
         usage: Usage,
         cached: bool,
         reserved: tuple[UsageTracker, ...],
-    ) -> None:
+    ) -> str:
+        """Record the exchange in every tracker (and so with their subscribers); returns its call id."""
         rec = CallRecord(
             model=(raw.model if raw is not None and raw.model else self.model),
             prompt_tokens=usage.prompt_tokens,
@@ -244,15 +256,28 @@ class BaseLM(ABC):
             latency_s=latency,
             cached=cached,
             failure=failure.kind if failure is not None else None,
+            call_id=uuid.uuid4().hex[:16],
+            request=request,
+            reply=raw.text if raw is not None else "",
         )
-        for t in trackers:
-            t.record(rec, reserved=t in reserved)
+        listener_error: Exception | None = None
+        for t in trackers:  # every tracker counts the call even when a subscriber of one fails
+            try:
+                t.record(rec, reserved=t in reserved)
+            except Exception as e:
+                listener_error = listener_error or e
+        self._log(rec, failure, latency)
+        if listener_error is not None:
+            raise listener_error
+        return rec.call_id
+
+    def _log(self, rec: CallRecord, failure: Failure | None, latency: float) -> None:
         if failure is not None:
             log.warning("LM call to %s failed (%s): %s", self.model, failure.kind, failure.message)
         elif log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "LM call model=%s cached=%s tokens=%d+%d latency=%.3fs",
-                rec.model, cached, rec.prompt_tokens, rec.completion_tokens, latency,
+                rec.model, rec.cached, rec.prompt_tokens, rec.completion_tokens, latency,
             )
 
     def __repr__(self) -> str:
@@ -273,7 +298,11 @@ def _release(trackers: tuple[UsageTracker, ...] | list[UsageTracker]) -> None:
         t.release()
 
 
-def _merge(parts: list[Response], parallel: bool) -> Response:
+def merge_samples(parts: Sequence[Response], parallel: bool) -> Response:
+    """One Response from the responses to a request's samples, in order (see ``Request.samples``).
+
+    parallel: the samples ran at the same time, so the latency is the longest, not the sum.
+    """
     usage = parts[0].usage
     for p in parts[1:]:
         usage = usage + p.usage

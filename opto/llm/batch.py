@@ -1,4 +1,9 @@
-"""Bounded concurrency for batches of requests (e.g. N proposals at once)."""
+"""Bounded concurrency for batches of requests (e.g. N proposals at once).
+
+The bound counts samples, not requests: a request with ``n=4`` is four model calls, so each sample
+is its own task under the one limit, and at most ``concurrency`` calls are in flight at any time
+(a sample's repair request follows its first call, never beside it).
+"""
 
 from __future__ import annotations
 
@@ -7,20 +12,23 @@ import contextvars
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
-from opto.llm.base import LM
+from opto.llm.base import LM, merge_samples
 from opto.llm.types import Request, Response
 
 
 async def acomplete_many(lm: LM, requests: Iterable[Request], concurrency: int = 8) -> list[Response]:
-    """Complete all requests with at most ``concurrency`` in flight; results keep the input order."""
+    """Complete all requests with at most ``concurrency`` calls in flight; results keep the input order."""
     _check(concurrency)
+    items = list(requests)
     gate = asyncio.Semaphore(concurrency)
 
-    async def one(request: Request) -> Response:
+    async def one(sample: Request) -> Response:
         async with gate:
-            return await lm.acomplete(request)
+            return await lm.acomplete(sample)
 
-    return list(await asyncio.gather(*(one(r) for r in requests)))
+    samples = [r.samples() for r in items]
+    flat = await asyncio.gather(*(one(s) for group in samples for s in group))
+    return _regroup(samples, list(flat), parallel=True)
 
 
 def complete_many(lm: LM, requests: Iterable[Request], concurrency: int = 8) -> list[Response]:
@@ -32,10 +40,21 @@ def complete_many(lm: LM, requests: Iterable[Request], concurrency: int = 8) -> 
     items = list(requests)
     if not items:
         return []
+    samples = [r.samples() for r in items]
+    flat = [s for group in samples for s in group]
     ctx = contextvars.copy_context()
-    with ThreadPoolExecutor(max_workers=min(concurrency, len(items))) as pool:
-        futures = [pool.submit(ctx.copy().run, lm.complete, r) for r in items]
-        return [f.result() for f in futures]
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(flat))) as pool:
+        futures = [pool.submit(ctx.copy().run, lm.complete, s) for s in flat]
+        return _regroup(samples, [f.result() for f in futures], parallel=True)
+
+
+def _regroup(samples: list[list[Request]], flat: list[Response], parallel: bool) -> list[Response]:
+    out, k = [], 0
+    for group in samples:
+        parts = flat[k : k + len(group)]
+        k += len(group)
+        out.append(parts[0] if len(parts) == 1 else merge_samples(parts, parallel=parallel))
+    return out
 
 
 def _check(concurrency: int) -> None:

@@ -1,7 +1,8 @@
 """Response cache in SQLite (WAL): a rerun of a seeded optimization replays exactly and costs nothing.
 
-Keyed by model + messages + settings + sample index (never by anything secret: requests carry no
-keys). Location, in order: ``cache=`` argument, ``OPTO_LLM_CACHE`` (a file path, or ``off``),
+Keyed by model + messages + settings + sample index + the backend's identity (its server URL and
+extra body fields, as ``BaseLM._cache_identity`` reports them), never by anything secret: requests
+carry no keys and identities leave the API key out. Location, in order: ``cache=`` argument, ``OPTO_LLM_CACHE`` (a file path, or ``off``),
 ``$OPTO_CACHE_DIR/llm_cache.sqlite``, ``$XDG_CACHE_HOME/opto/llm_cache.sqlite``,
 ``~/.cache/opto/llm_cache.sqlite``. Environment variables are read when an LM is built.
 """
@@ -24,7 +25,7 @@ from opto.llm.types import LMConfigError, RawReply, Request
 
 CacheSpec = Union["ResponseCache", str, os.PathLike, bool, None]
 _OFF = {"0", "off", "false", "no", "none", "disable", "disabled"}
-_KEY_VERSION = 1
+_KEY_VERSION = 2  # 2: the backend identity joined the key
 
 
 def default_cache_path(environ: Mapping[str, str] | None = None) -> Path | None:
@@ -41,10 +42,15 @@ def default_cache_path(environ: Mapping[str, str] | None = None) -> Path | None:
     return base / "opto" / "llm_cache.sqlite"
 
 
-def cache_key(model: str, request: Request) -> str:
-    """Stable digest of everything that determines a sample's text."""
+def cache_key(model: str, request: Request, backend: Mapping[str, Any] | None = None) -> str:
+    """Stable digest of everything that determines a sample's text.
+
+    backend: what else about the LM shapes the reply (server URL, extra body fields, ...); two LMs
+    that share a cache but differ there must not answer for each other. Never put a key in it.
+    """
     payload = {
         "v": _KEY_VERSION,
+        "backend": dict(backend or {}),
         "model": model,
         "messages": list(request.messages),
         "temperature": request.temperature,

@@ -138,6 +138,14 @@ class LocalLM(BaseLM):
             )
         return self._llama
 
+    def _cache_identity(self, request: Request) -> dict[str, Any]:
+        # This LM's defaults fill in what the request leaves open, so they shape the reply too.
+        return {
+            "backend": "local",
+            "max_tokens": self.max_tokens if request.max_tokens is None else None,
+            "seed": self.seed if request.seed is None else None,
+        }
+
     def _kwargs(self, request: Request) -> dict[str, Any]:
         kw: dict[str, Any] = {
             "messages": list(request.messages),

@@ -3,7 +3,12 @@
 
 Settings come from arguments first, then from these environment variables, read when the object is
 built (never at import): ``OPTO_LLM_MODEL``, ``OPTO_LLM_BASE_URL`` (else ``OPENAI_BASE_URL``),
-``OPTO_LLM_API_KEY`` (else ``OPENAI_API_KEY``), ``OPTO_LLM_TIMEOUT``, ``OPTO_LLM_MAX_RETRIES``.
+``OPTO_LLM_API_KEY`` (else ``OPENAI_API_KEY``, see below), ``OPTO_LLM_TIMEOUT``, ``OPTO_LLM_MAX_RETRIES``.
+
+Which key goes where: ``OPENAI_API_KEY`` is an OpenAI credential, so it is only sent to OpenAI's own
+API (no base URL, or host ``api.openai.com``) or to the URL in ``OPENAI_BASE_URL`` (OpenAI's own pair
+of variables, as the openai client does). Any other server gets only the key configured for it
+(``api_key=``, ``api_key_env=``, ``OPTO_LLM_API_KEY``), else the placeholder ``"not-needed"``.
 
 Retries: the openai client's own machinery (exponential backoff with jitter, honours Retry-After)
 covers 408/409/429/5xx, timeouts and connection errors. It does not retry a 200 whose body is not a
@@ -17,6 +22,7 @@ import os
 import random
 import threading
 import time
+import urllib.parse
 import weakref
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -36,7 +42,8 @@ _FALLBACK: dict[str, list[SchemaDialect]] = {
     "json_object": ["json_object"],
     "prompt": ["prompt"],
 }
-_NO_KEY = "sk-no-key-required"  # local servers ignore the key, the client insists on one
+NO_KEY = "not-needed"  # sent to servers configured without a key: they ignore it, the client insists on one
+OPENAI_HOST = "api.openai.com"
 
 
 class _Secret(str):
@@ -53,6 +60,8 @@ class OpenAICompatible(BaseLM):
     the server rejects it (400/422, e.g. llama-cpp-python), falls back to llama.cpp's
     ``{"type": "json_object", "schema": ...}``, then to the prompt alone; the working form is kept.
     extra_body: extra JSON fields for server-specific options (e.g. vLLM's ``top_k``).
+    api_key_env: the one variable the key comes from (e.g. ``TRACE_CUSTOMLLM_API_KEY``) instead of the
+    usual ones; also names where an ``api_key=`` came from, so an unpickled copy can re-read it.
     """
 
     def __init__(
@@ -65,6 +74,7 @@ class OpenAICompatible(BaseLM):
         *,
         schema_mode: SchemaMode = "auto",
         extra_body: Mapping[str, Any] | None = None,
+        api_key_env: str | None = None,
         cache: CacheSpec = True,
         usage: UsageTracker | None = None,
         budget: Budget | None = None,
@@ -79,17 +89,7 @@ class OpenAICompatible(BaseLM):
                 "serves) or set OPTO_LLM_MODEL"
             )
         base_url = base_url or env.get("OPTO_LLM_BASE_URL") or env.get("OPENAI_BASE_URL") or None
-        key, self._key_source = api_key, None
-        for var in ("OPTO_LLM_API_KEY", "OPENAI_API_KEY"):
-            if not key and env.get(var):
-                key, self._key_source = env[var], var
-        if not key:
-            if base_url is None:
-                raise LMConfigError(
-                    "no API key for api.openai.com: set OPENAI_API_KEY (or OPTO_LLM_API_KEY), pass "
-                    "api_key=..., or pass base_url= for a local server that needs no key"
-                )
-            key = _NO_KEY
+        key, self._key_source = pick_api_key(base_url, api_key, api_key_env, env)
         if schema_mode not in _FALLBACK:
             raise LMConfigError(f"schema_mode must be one of {sorted(_FALLBACK)}, got {schema_mode!r}")
         super().__init__(model, cache=cache, usage=usage, budget=budget, price=price, repair=repair)
@@ -116,7 +116,7 @@ class OpenAICompatible(BaseLM):
         state = self.__dict__.copy()
         for k in ("_client", "_aclients", "_lock", "_key"):
             state.pop(k)
-        state["_key_was_local"] = self._key == _NO_KEY
+        state["_key_was_local"] = self._key == NO_KEY
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -125,7 +125,7 @@ class OpenAICompatible(BaseLM):
         source = self._key_source
         key = os.environ.get(source) if source else None
         self._key_lost = not key and not local
-        self._key = _Secret(key or _NO_KEY)
+        self._key = _Secret(key or NO_KEY)
         self._client = openai.OpenAI(
             api_key=self._key, base_url=self.base_url, timeout=self.timeout, max_retries=self.max_retries
         )
@@ -134,6 +134,17 @@ class OpenAICompatible(BaseLM):
 
     def __repr__(self) -> str:
         return f"OpenAICompatible(model={self.model!r}, base_url={self.base_url!r})"
+
+    def _cache_identity(self, request: Request) -> dict[str, Any]:
+        # The server and its extra options shape the reply; so does schema_mode when the request
+        # asks for JSON (it decides whether the server constrains the output). Never the key.
+        ident: dict[str, Any] = {
+            "base_url": (self.base_url or f"https://{OPENAI_HOST}/v1").rstrip("/"),
+            "extra_body": self.extra_body,
+        }
+        if response_format(request, "json_schema") is not None:
+            ident["schema_mode"] = self.schema_mode
+        return ident
 
     # -- request building -------------------------------------------------------------------------
     def _kwargs(self, request: Request, dialect: SchemaDialect) -> dict[str, Any]:
@@ -266,9 +277,13 @@ class OpenAICompatible(BaseLM):
                 " This LM was unpickled and keys are never pickled: set OPTO_LLM_API_KEY or "
                 "OPENAI_API_KEY in this process." if self._key_lost else ""
             )
+            where = (
+                "OPENAI_API_KEY / OPTO_LLM_API_KEY" if openai_key_allowed(self.base_url, os.environ)
+                else "OPTO_LLM_API_KEY (OPENAI_API_KEY is only sent to api.openai.com)"
+            )
             raise LMConfigError(
-                f"the server at {self.base_url or 'api.openai.com'} rejected the API key ({e.status_code}); "
-                f"check OPENAI_API_KEY / OPTO_LLM_API_KEY or the api_key= argument.{lost}"
+                f"the server at {self.base_url or OPENAI_HOST} rejected the API key ({e.status_code}); "
+                f"check {where} or the api_key= argument.{lost}"
             ) from None
         if isinstance(e, openai.PermissionDeniedError):
             raise LMConfigError(
@@ -299,6 +314,37 @@ class OpenAICompatible(BaseLM):
 
 class _Malformed(ValueError):
     pass
+
+
+def openai_key_allowed(base_url: str | None, env: Mapping[str, str]) -> bool:
+    """May OPENAI_API_KEY go to ``base_url``? Only to OpenAI itself, or to the URL of OPENAI_BASE_URL."""
+    if base_url is None:
+        return True
+    if urllib.parse.urlsplit(base_url).hostname == OPENAI_HOST:
+        return True
+    paired = env.get("OPENAI_BASE_URL")
+    return bool(paired) and paired.rstrip("/") == base_url.rstrip("/")
+
+
+def pick_api_key(
+    base_url: str | None, api_key: str | None, api_key_env: str | None, env: Mapping[str, str]
+) -> tuple[str, str | None]:
+    """The key for ``base_url`` and the variable it came from (None: an argument or the placeholder).
+
+    An OpenAI key never leaves for a third-party server: see the module docstring for the rule.
+    """
+    if api_key:
+        return api_key, api_key_env
+    names = [api_key_env] if api_key_env else ["OPTO_LLM_API_KEY", "OPENAI_API_KEY"]
+    for name in names:
+        if env.get(name) and (name != "OPENAI_API_KEY" or openai_key_allowed(base_url, env)):
+            return env[name], name
+    if base_url is None:
+        raise LMConfigError(
+            "no API key for api.openai.com: set OPENAI_API_KEY (or OPTO_LLM_API_KEY), pass "
+            "api_key=..., or pass base_url= for a local server that needs no key"
+        )
+    return NO_KEY, None
 
 
 def _rejects_format(e: Exception) -> bool:

@@ -6,7 +6,7 @@ the embedded offline model. Environment variables, first match wins:
 1. ``OPTO_LLM_MODEL`` (+ optional ``OPTO_LLM_BASE_URL``, ``OPTO_LLM_API_KEY``) — opto's own;
    ``OPTO_LLM_BASE_URL`` alone is an error (name the served model).
 2. ``TRACE_CUSTOMLLM_URL`` (+ ``TRACE_CUSTOMLLM_MODEL``, ``TRACE_CUSTOMLLM_API_KEY``) — trace-opt's
-   custom OpenAI-compatible server.
+   custom OpenAI-compatible server; it gets only ``TRACE_CUSTOMLLM_API_KEY`` (never ``OPENAI_API_KEY``).
 3. ``TRACE_LITELLM_MODEL`` — trace-opt's model name, sent to the OpenAI API (or ``OPENAI_BASE_URL``);
    a LiteLLM ``openai/`` prefix is dropped. Other providers: run a LiteLLM proxy and use 2.
 """
@@ -54,12 +54,13 @@ def lm_from_env(environ: Mapping[str, str] | None = None) -> LM | None:
         model = env.get("TRACE_CUSTOMLLM_MODEL")
         if not model:
             raise LMConfigError("TRACE_CUSTOMLLM_URL is set but TRACE_CUSTOMLLM_MODEL is not; set the model name")
-        lm = OpenAICompatible(
-            model, base_url=env["TRACE_CUSTOMLLM_URL"], api_key=env.get("TRACE_CUSTOMLLM_API_KEY") or None
+        # Only the custom server's own key goes there (never OPENAI_API_KEY); none: a placeholder.
+        return OpenAICompatible(
+            model,
+            base_url=env["TRACE_CUSTOMLLM_URL"],
+            api_key=env.get("TRACE_CUSTOMLLM_API_KEY") or None,
+            api_key_env="TRACE_CUSTOMLLM_API_KEY",
         )
-        if env.get("TRACE_CUSTOMLLM_API_KEY"):
-            lm._key_source = "TRACE_CUSTOMLLM_API_KEY"  # so a pickled copy can re-read it
-        return lm
     if env.get("TRACE_LITELLM_MODEL"):
         model = env["TRACE_LITELLM_MODEL"]
         return OpenAICompatible(model.removeprefix("openai/"))

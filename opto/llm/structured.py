@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, RootModel, ValidationError
 
 from opto.llm.types import Failure, Request
 
@@ -19,7 +19,13 @@ SchemaDialect = Literal["json_schema", "json_object", "prompt"]
 llama-cpp-python's ``{"type": "json_object", "schema": ...}``, or only by the prompt."""
 
 _FENCE = re.compile(r"```[ \t]*[A-Za-z0-9_+-]*[ \t]*\r?\n?(.*?)```", re.S)
-_MAX_START_POSITIONS = 64  # bounds the scan so hostile text stays linear-ish
+# Where a JSON value can start inside prose: "{" before a key or "}", "[" before a value or "]".
+# Citations like "[3]" are valid arrays, so they are candidates of the second kind only.
+_OBJECT_START = re.compile(r'\{(?=\s*["}])')
+_ANY_START = re.compile(r'\{(?=\s*["}])|\[(?=\s*[\]\[{"\-0-9tfn])')
+_SCAN_BUDGET_FACTOR = 8  # the prose scan reads at most ~8x the reply, or _SCAN_BUDGET_MIN chars
+_SCAN_BUDGET_MIN = 1 << 20
+_WINDOW = 512  # first window decoded at a start position; grows 4x while a value runs past it
 _MAX_ERROR_CHARS = 1200
 _MAX_QUOTED_REPLY = 4000
 
@@ -69,10 +75,14 @@ def _candidates(text: str) -> list[str]:
     return out
 
 
-def extract_json(text: str) -> Any:
-    """The first JSON value in ``text``: whole text, then fenced blocks, then embedded in prose.
+def extract_json(text: str, want: Literal["object", "any"] = "object") -> Any:
+    """The JSON value in ``text``: whole text, then fenced blocks, then embedded in prose.
 
-    Objects are preferred over other values when scanning prose. Raises ValueError when none is found.
+    In prose, with ``want="object"`` (what a pydantic schema expects), objects are looked for first
+    and another value (e.g. a ``[3]`` citation) is returned only when there is no object. The first
+    value wins; start positions are tried from both ends, so one at the very end is still found after
+    any amount of bracket-heavy prose, and the scan stops after reading about 8x the text (at least
+    1 MiB), so hostile input stays linear. Raises ValueError when nothing is found.
     """
     if not isinstance(text, str):
         raise ValueError(f"expected text, got {type(text).__name__}")
@@ -81,22 +91,70 @@ def extract_json(text: str) -> Any:
             return _unwrap_string(json.loads(cand))
         except (ValueError, RecursionError):
             continue
-    decoder = json.JSONDecoder()
-    fallback: Any = None
-    found_fallback = False
-    starts = [m.start() for m in re.finditer(r"[\[{]", text)][:_MAX_START_POSITIONS]
-    for i in starts:
-        try:
-            value, _ = decoder.raw_decode(text, i)
-        except (ValueError, RecursionError):
-            continue
-        if isinstance(value, dict):
-            return value
-        if not found_fallback:
-            fallback, found_fallback = value, True
-    if found_fallback:
-        return fallback
+    budget = [max(_SCAN_BUDGET_FACTOR * len(text), _SCAN_BUDGET_MIN)]
+    if want == "object":
+        found = _scan(text, _OBJECT_START, budget)
+        if found is not _NOTHING:
+            return found
+    found = _scan(text, _ANY_START, budget)
+    if found is not _NOTHING:
+        return found
     raise ValueError("no JSON object found in the reply")
+
+
+_NOTHING = object()
+
+
+def _scan(text: str, starts: re.Pattern[str], budget: list[int]) -> Any:
+    """The first JSON value decoded at a position ``starts`` matches, or _NOTHING.
+
+    Positions are tried alternately from the left and from the right; the right side keeps its
+    leftmost success (it meets inner objects first, then what encloses them or comes before them).
+    Together they give what a left-to-right scan would, but a value at the end of a long, bracket-heavy
+    text is still found when ``budget[0]`` (characters the decoder may still read) runs out first.
+    """
+    decoder = json.JSONDecoder()
+    positions = [m.start() for m in starts.finditer(text)]
+    lo, hi = 0, len(positions) - 1
+    right: tuple[int, Any] | None = None  # (start, value) of the leftmost success from the right
+    # When the two sides meet, every position left of ``right`` has failed: it is the first value.
+    while lo <= hi and budget[0] > 0:
+        value, ok = _decode(decoder, text, positions[lo], budget)
+        if ok:
+            return value
+        lo += 1
+        if lo > hi or budget[0] <= 0:
+            break
+        value, ok = _decode(decoder, text, positions[hi], budget)
+        if ok:
+            right = (positions[hi], value)
+        hi -= 1
+    return right[1] if right is not None else _NOTHING
+
+
+def _decode(decoder: json.JSONDecoder, text: str, i: int, budget: list[int]) -> tuple[Any, bool]:
+    """(value, True) for the JSON object/array at ``i``, else (None, False); charges what it read.
+
+    It decodes a window of the text, growing it only while the value may run past it: json builds
+    each error message by scanning the document from its start, so decoding in the whole text would
+    make every failed position cost O(len(text)). A value that closes inside a window is the value
+    the whole text holds there (the decoder reads nothing past its closing bracket).
+    """
+    size = _WINDOW
+    while True:
+        chunk = text[i : i + size]
+        budget[0] -= len(chunk)
+        try:
+            return decoder.raw_decode(chunk)[0], True
+        except json.JSONDecodeError as e:
+            cut = i + len(chunk) < len(text) and (
+                e.pos >= len(chunk) - 8 or e.msg.startswith("Unterminated string")
+            )
+            if not cut or budget[0] <= 0:
+                return None, False
+        except (ValueError, RecursionError):  # RecursionError: nested too deep to be a reply
+            return None, False
+        size *= 4
 
 
 def _unwrap_string(value: Any) -> Any:
@@ -119,12 +177,24 @@ def _short(err: Exception) -> str:
     return msg if len(msg) <= _MAX_ERROR_CHARS else msg[:_MAX_ERROR_CHARS] + " …"
 
 
+def expects_object(schema: type[BaseModel]) -> bool:
+    """True unless ``schema`` is a RootModel (which may describe a list, a number, ...)."""
+    return not issubclass(schema, RootModel)
+
+
 def parse_reply(text: str, schema: type[BaseModel]) -> BaseModel | Failure:
     """Validate a reply against ``schema``; a Failure (kind "schema") says what was wrong. Never raises."""
+    want_object = expects_object(schema)
     try:
-        obj = extract_json(text)
+        obj = extract_json(text, want="object" if want_object else "any")
     except ValueError as e:
         return Failure("schema", f"the reply is not JSON ({e})", raw_text=text if isinstance(text, str) else "")
+    if want_object and not isinstance(obj, dict):
+        found = json.dumps(obj, ensure_ascii=False)
+        found = found if len(found) <= 80 else found[:80] + " …"
+        return Failure(
+            "schema", f"the reply holds no JSON object (only the {type(obj).__name__} {found})", raw_text=text
+        )
     try:
         return schema.model_validate(obj)
     except ValidationError as e:

@@ -76,7 +76,9 @@ class StubServer:
     reply: the text, or a function of the request body. latency_s: delay before every answer.
     reject_json_schema: answer this status (e.g. 422, or 500 like llama-cpp-python) to
     ``response_format.type == "json_schema"``; None accepts it.
-    ``bodies`` records each request body; headers are not kept (they carry the API key).
+    ``bodies`` records each request body. Headers are not kept (they carry the API key) unless
+    ``record_auth=True``, for tests of where keys go: then ``auth_headers`` lists each Authorization.
+    ``max_in_flight`` is the most POSTs the server was answering at once (a concurrency probe).
     """
 
     def __init__(
@@ -84,12 +86,17 @@ class StubServer:
         reply: str | Callable[[dict], str] = "ok",
         latency_s: float = 0.0,
         reject_json_schema: int | None = None,
+        record_auth: bool = False,
     ) -> None:
         self.reply = reply
         self.latency_s = latency_s
         self.reject_json_schema = reject_json_schema
+        self.record_auth = record_auth
         self.faults: deque[Fault] = deque()
         self.bodies: list[dict] = []
+        self.auth_headers: list[str | None] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -111,7 +118,7 @@ class StubServer:
         class Handler(_Handler):
             owner = stub
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server = _Server(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
         server.block_on_close = False
         self._server = server
@@ -137,6 +144,12 @@ class StubServer:
             return self.faults.popleft() if self.faults else None
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 drops simultaneous connects past it when the accept
+    # thread is slow to run (a loaded machine); the client then retries only after 1 s.
+    request_queue_size = 128
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # Headers and body go out in two writes; with Nagle on, the body waits ~40 ms for the client's
@@ -148,6 +161,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _send(self, status: int, body: bytes, ctype: str = "application/json", headers: dict | None = None) -> None:
+        self._leave()
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -165,6 +179,24 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         owner = self.owner
+        with owner._lock:
+            owner.in_flight += 1
+            owner.max_in_flight = max(owner.max_in_flight, owner.in_flight)
+        self._counted = True
+        try:
+            self._answer(owner)
+        finally:
+            self._leave()
+
+    def _leave(self) -> None:
+        # Leave the in-flight count *before* the answer goes out: once the client has it, it may send
+        # its next request, which must not find this one still counted.
+        if getattr(self, "_counted", False):
+            self._counted = False
+            with self.owner._lock:
+                self.owner.in_flight -= 1
+
+    def _answer(self, owner: StubServer) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         try:
             body = json.loads(self.rfile.read(length) or b"{}")
@@ -172,6 +204,8 @@ class _Handler(BaseHTTPRequestHandler):
             body = {}
         with owner._lock:
             owner.bodies.append(body)
+            if owner.record_auth:
+                owner.auth_headers.append(self.headers.get("Authorization"))
         fault = owner._next_fault()
         if owner.latency_s:
             time.sleep(owner.latency_s)
@@ -185,6 +219,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(fault.status, msg, headers=headers)
             return
         if fault is not None and fault.kind == "truncated":
+            self._leave()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", "4096")

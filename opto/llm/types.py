@@ -172,12 +172,17 @@ class RawReply:
 
 @dataclasses.dataclass(frozen=True)
 class Choice:
-    """One sample of a response: text, the validated object (when a schema was given), or a failure."""
+    """One sample of a response: text, the validated object (when a schema was given), or a failure.
+
+    call_id: the id of the model call this text came from (the repair call when there was one), as
+    in ``CallRecord.call_id`` and a run store's ``llm_calls`` table; "" when the LM keeps no records.
+    """
 
     text: str
     parsed: Any = None
     finish_reason: str | None = None
     failure: Failure | None = None
+    call_id: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -209,6 +214,11 @@ class Response:
     @property
     def failure(self) -> Failure | None:
         return self.choices[0].failure
+
+    @property
+    def call_id(self) -> str:
+        """The first sample's call id: what a candidate built from ``text`` puts in ``llm_call_id``."""
+        return self.choices[0].call_id
 
     @property
     def ok(self) -> bool:

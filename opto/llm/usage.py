@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from opto.llm.types import BudgetExceeded, LMConfigError
+from opto.llm.types import BudgetExceeded, LMConfigError, Request
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,7 +58,13 @@ class Budget:
 
 @dataclasses.dataclass(frozen=True)
 class CallRecord:
-    """One transport exchange (a repair request is its own record)."""
+    """One transport exchange (a repair request is its own record).
+
+    ``request`` (what was sent, schema instruction and repair turn included) and ``reply`` (the raw
+    text, "" after a failure) go to subscribers as the call completes, e.g. to a run store (see
+    opto.llm.recording); ``UsageTracker.records`` keeps the record without them, so a long run does
+    not hold every prompt in memory. ``call_id`` is also in the Response's ``Choice.call_id``.
+    """
 
     model: str
     prompt_tokens: int
@@ -68,6 +74,9 @@ class CallRecord:
     cached: bool
     failure: str | None = None
     at: float = dataclasses.field(default_factory=time.time)
+    call_id: str = ""
+    request: Request | None = dataclasses.field(default=None, repr=False, compare=False)
+    reply: str = dataclasses.field(default="", repr=False, compare=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,8 +149,21 @@ class UsageTracker:
         self.__dict__.update(state)
         self._lock = threading.Lock()
 
-    def subscribe(self, listener: Callable[[CallRecord], None]) -> None:
-        self._listeners.append(listener)
+    def subscribe(self, listener: Callable[[CallRecord], None]) -> Callable[[], None]:
+        """Call ``listener(record)`` after every call this tracker records; returns the unsubscribe.
+
+        Listeners run in the calling thread, after the record is counted; an exception from one is
+        raised from the LM call once every listener (and every tracker of the call) had its turn.
+        """
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
 
     def reserve(self, price_known: bool) -> None:
         """Claim one call against the budget, or raise BudgetExceeded before it is made."""
@@ -176,14 +198,21 @@ class UsageTracker:
         )
 
     def record(self, rec: CallRecord, reserved: bool) -> None:
+        kept = dataclasses.replace(rec, request=None, reply="") if rec.request is not None or rec.reply else rec
         with self._lock:
             if reserved:
                 self._in_flight = max(0, self._in_flight - 1)
-            self.records.append(rec)
+            self.records.append(kept)
             self._totals = _add(self._totals, rec)
             listeners = list(self._listeners)
+        errors = []
         for listener in listeners:
-            listener(rec)
+            try:
+                listener(rec)
+            except Exception as e:
+                errors.append(e)
+        if errors:
+            raise errors[0]
 
     def summary(self) -> UsageSummary:
         with self._lock:

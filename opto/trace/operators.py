@@ -461,11 +461,13 @@ def list_sort(x: Any, key: Any = None, reverse: Any = False) -> Any:
 
 @_op
 def call_llm(system_prompt: Any, *user_prompts: Any, **kwargs: Any) -> Any:
-    """Query the default language model with a system prompt and user prompts; return its reply."""
+    """Query the default language model with a system prompt and user prompts; return its reply.
+
+    A failed call (timeout, unusable reply, ...) raises, so the trace records it as an exception
+    whose text says what went wrong.
+    """
     from opto.llm import Request, resolve_lm
 
     messages = [{"role": "system", "content": str(system_prompt)}]
     messages += [{"role": "user", "content": str(p)} for p in user_prompts]
-    return resolve_lm().complete(Request(messages=messages, **kwargs)).text
-
-
+    return resolve_lm().complete(Request(messages=tuple(messages), **kwargs)).raise_for_failure().text

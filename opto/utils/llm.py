@@ -3,12 +3,13 @@
 trace-opt's optimizers call ``llm(messages=[...], max_tokens=..., response_format=...)`` (or
 ``llm.create(...)``) and read ``response.choices[0].message.content``. Here those calls go through an
 opto LM (cache, retries, usage, budget included) and come back as the openai package's own
-``ChatCompletion`` objects. ``LLM`` also satisfies opto's LM protocol, so it can be handed to opto's
-optimizers directly.
+``ChatCompletion`` objects. ``LLM`` also satisfies opto's LM protocol (``model`` is the model name,
+``complete``/``acomplete`` answer Requests), so it can be used wherever an opto LM is.
 
 Difference from trace-opt: a failed call raises ``opto.llm.LMCallError`` after the layer's retries
-(trace-opt raised the backend's exception); opto's own optimizers use ``LM.complete`` and get a typed
-failure instead.
+(trace-opt raised the backend's exception); code on ``LM.complete`` gets a typed failure instead.
+Also unlike trace-opt, ``LLM.model`` is the model name (a str, as the LM protocol says); the callable
+trace-opt kept there is ``LLM.create``.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ class AbstractModel:
         if self.reset_freq is not None and time.time() - self._init_time > self.reset_freq:
             self._model = self.factory()
             self._init_time = time.time()
+        return self._invoke(*args, **kwargs)
+
+    def _invoke(self, *args: Any, **kwargs: Any) -> Any:
         return self.model(*args, **kwargs)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -83,7 +87,6 @@ class LLM(AbstractModel):
     ) -> None:
         self._spec = (model, cache, lm, base_url, api_key)
         super().__init__(self._build, reset_freq)
-        self.model_name: str = self._model.model
 
     def _build(self) -> LM:
         from opto.llm.openai_compatible import OpenAICompatible
@@ -102,8 +105,22 @@ class LLM(AbstractModel):
         return self._model
 
     @property
-    def model(self) -> Callable[..., ChatCompletion]:
-        return self.create
+    def model(self) -> str:  # type: ignore[override]  # the LM protocol's str, not trace-opt's callable
+        """The model name, as every opto LM has it."""
+        return self._model.model
+
+    @property
+    def model_name(self) -> str:
+        """trace-opt's name for ``model``."""
+        return self._model.model
+
+    def _invoke(self, *args: Any, **config: Any) -> ChatCompletion:
+        if args:
+            raise TypeError(
+                "LLM(...) takes keyword arguments like chat.completions.create: "
+                "llm(messages=[{'role': 'user', 'content': ...}], max_tokens=...)"
+            )
+        return self.create(**config)
 
     def create(self, **config: Any) -> ChatCompletion:
         """OpenAI-style ``chat.completions.create`` arguments in, a ``ChatCompletion`` out."""
@@ -111,7 +128,7 @@ class LLM(AbstractModel):
         response = self._model.complete(request).raise_for_failure()
         return to_chat_completion(response)
 
-    # opto's LM protocol, so LLM() can be passed to opto's optimizers too.
+    # opto's LM protocol, so LLM() works wherever an opto LM is expected.
     def complete(self, request: Request) -> Response:
         return self._model.complete(request)
 
@@ -151,7 +168,8 @@ def to_chat_completion(response: Response) -> ChatCompletion:
         total_tokens=response.usage.total_tokens,
     )
     return ChatCompletion.model_construct(
-        id="opto-" + str(abs(hash((response.model, response.text))) % 10**12),
+        # the call id, so a trace-opt caller can match this completion to the run store's llm_calls row
+        id="opto-" + (response.call_id or str(abs(hash((response.model, response.text))) % 10**12)),
         object="chat.completion",
         created=int(time.time()),
         model=response.model,

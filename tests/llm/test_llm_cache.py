@@ -124,3 +124,40 @@ def test_cache_pickles_by_path(tmp_path):
     ScriptedLM(["a"], cache=cache).complete(Request.of("q"))
     clone = pickle.loads(pickle.dumps(cache))
     assert len(clone) == 1
+
+
+def test_backends_sharing_a_cache_never_answer_for_each_other(tmp_path):
+    """Same model name and request, different server options or server: separate entries."""
+    from opto.llm import OpenAICompatible
+    from opto.llm.testing import StubServer
+
+    cache = ResponseCache(tmp_path / "shared.sqlite")
+    with StubServer(reply=lambda body: f"top_k={body.get('top_k')}") as a, StubServer(reply="from b") as b:
+
+        def lm(server, key="sk-one", **kw):
+            return OpenAICompatible("m", base_url=server.base_url, api_key=key, cache=cache, **kw)
+
+        k40 = lm(a, extra_body={"top_k": 40}).complete(Request.of("q", seed=1))
+        k5 = lm(a, extra_body={"top_k": 5}).complete(Request.of("q", seed=1))
+        assert (k40.text, k40.cached) == ("top_k=40", False)
+        assert (k5.text, k5.cached) == ("top_k=5", False)
+        other_server = lm(b, extra_body={"top_k": 40}).complete(Request.of("q", seed=1))
+        assert (other_server.text, other_server.cached) == ("from b", False)
+        # the same backend with another API key is the same backend: the key is never in the cache key
+        again = lm(a, key="sk-two", extra_body={"top_k": 40}).complete(Request.of("q", seed=1))
+        assert (again.text, again.cached) == ("top_k=40", True)
+        assert len(a.bodies) == 2 and len(b.bodies) == 1
+
+
+def test_schema_mode_is_in_the_key_only_for_json_requests(tmp_path):
+    from opto.llm import OpenAICompatible
+
+    def key(request, **kw):
+        lm = OpenAICompatible("m", base_url="http://127.0.0.1:9/v1", cache=False, **kw)
+        return cache_key(lm.model, request, lm._cache_identity(request))
+
+    plain, structured = Request.of("q"), Request.of("q", schema=Out)
+    assert key(plain, schema_mode="auto") == key(plain, schema_mode="prompt")
+    assert key(structured, schema_mode="auto") != key(structured, schema_mode="prompt")
+    assert key(plain, api_key="sk-a") == key(plain, api_key="sk-b")
+    assert key(plain) != key(plain, extra_body={"top_k": 1})

@@ -46,6 +46,19 @@ def test_llm_is_an_opto_lm_and_resolves_like_opto():
     assert isinstance(llm, LM) and llm.complete(Request.of("q")).text == "x"
 
 
+def test_llm_model_is_the_model_name_like_every_lm():
+    """The LM protocol says ``model: str``; trace-opt's call form still works beside it."""
+    llm = LLM(lm=ScriptedLM(["a", "b", "c"]), reset_freq=0)  # reset_freq=0: rebuilt before every call
+    assert isinstance(llm, LM) and isinstance(llm.model, str) and llm.model == llm.model_name == "scripted"
+    assert llm(messages=MESSAGES).choices[0].message.content == "a"
+    assert llm.create(messages=MESSAGES).id.startswith("opto-")
+    assert llm.complete(Request.of("q")).text == "c" and llm.model == "scripted"
+    with pytest.raises(TypeError, match="keyword arguments"):
+        llm(MESSAGES)
+    plain = AbstractModel(lambda: _double)  # AbstractModel keeps trace-opt's callable ``model``
+    assert plain.model is _double and plain(x=2) == 4
+
+
 def test_model_argument_builds_an_openai_compatible(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
     llm = LLM(model="gpt-4o-mini", cache=False)

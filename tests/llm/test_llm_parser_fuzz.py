@@ -29,11 +29,31 @@ near_valid = st.fixed_dictionaries(
 wrappers = st.sampled_from(["{}", "```json\n{}\n```", "Here you go: {} thanks", "```\n{}", "{}```", '"{}"', "{}}}"])
 
 
+citation = st.one_of(
+    st.integers(0, 999).map(lambda i: f"[{i}]"),
+    st.lists(st.integers(0, 99), min_size=1, max_size=3).map(lambda xs: json.dumps(xs)),
+    st.sampled_from(["{ref}", "{", "}", "[", "]", "{}", "[]", '{"', '"}', "[see above]", "{x: 1}", "`{}`"]),
+)
+words = st.text(alphabet="abc xyz.,;:'\"()\n", max_size=12)
+
+
+@st.composite
+def bracket_prose(draw) -> str:
+    """Prose full of citations and stray brackets, sometimes with the reply object somewhere in it."""
+    parts = draw(st.lists(st.one_of(words, citation), max_size=120))
+    if draw(st.booleans()):
+        obj = json.dumps({"reasoning": draw(st.text(max_size=20)), "answer": draw(st.integers(0, 100))})
+        parts.insert(draw(st.integers(0, len(parts))), obj)
+    return " ".join(parts)
+
+
 @st.composite
 def replies(draw) -> str:
-    kind = draw(st.integers(0, 4))
+    kind = draw(st.integers(0, 5))
     if kind == 0:
         return draw(st.text(max_size=200))
+    if kind == 5:
+        return draw(bracket_prose())
     if kind == 1:
         return draw(st.text(alphabet='{}[]":,\\ `\nabc0123-.etrufaln', max_size=200))
     body = json.dumps(draw(near_valid if kind in (2, 3) else json_values))
@@ -67,6 +87,20 @@ def test_valid_objects_round_trip_in_any_wrapper(obj):
     for wrapper in ["{}", "```json\n{}\n```", "Answer: {} (done)"]:
         parsed = parse_reply(wrapper.replace("{}", json.dumps(obj), 1), Reply)
         assert isinstance(parsed, Reply) and parsed.answer == obj["answer"]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(words, citation), max_size=150), st.integers(0, 100), st.data())
+def test_the_object_is_found_in_any_bracket_heavy_prose(parts, answer, data):
+    obj = json.dumps({"reasoning": "r", "answer": answer})
+    parts.insert(data.draw(st.integers(0, len(parts))), obj)
+    text = " ".join(parts)
+    parsed = parse_reply(text, Reply)
+    if isinstance(parsed, Failure):  # only when the prose itself holds an earlier object (e.g. "{}")
+        first = extract_json(text)
+        assert isinstance(first, dict) and first != json.loads(obj) and "{" in text[: text.index(obj)]
+    else:
+        assert parsed.answer == answer
 
 
 def test_deeply_nested_input_is_a_failure_not_a_crash():

@@ -2,7 +2,11 @@ from __future__ import annotations
 
 import builtins
 import importlib.util
+import json
 import logging
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -17,7 +21,6 @@ needs_llama = pytest.mark.skipif(
 )
 
 
-
 def test_explicit_then_context():
     mine, ctx = ScriptedLM(["a"]), ScriptedLM(["b"])
     assert resolve_lm(mine) is mine
@@ -26,13 +29,77 @@ def test_explicit_then_context():
         assert resolve_lm(mine) is mine
 
 
-def test_nothing_is_chosen_at_import(monkeypatch):
-    import importlib
+_IMPORT_PROBE = """
+import gc, json, logging, os, socket, sys
 
-    calls = []
-    monkeypatch.setattr(resolve_mod, "default_lm", lambda: calls.append(1))
-    importlib.reload(importlib.import_module("opto.llm"))
-    assert calls == []
+reads, connects, records = [], [], []
+
+
+class Spy(type(os.environ)):
+    def __getitem__(self, key):
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_globals.get("__name__") in ("os", "collections.abc"):
+            frame = frame.f_back
+        reads.append((key, frame.f_globals.get("__name__", "?") if frame is not None else "?"))
+        return super().__getitem__(key)
+
+
+os.environ.__class__ = Spy
+real_connect = socket.socket.connect
+socket.socket.connect = lambda self, address: (connects.append(repr(address)), real_connect(self, address))[1]
+
+
+class Keep(logging.Handler):
+    def emit(self, record):
+        records.append(f"{record.name}: {record.getMessage()}")
+
+
+logging.getLogger().addHandler(Keep(level=logging.DEBUG))
+logging.getLogger().setLevel(logging.DEBUG)
+
+import opto, opto.llm, opto.utils.llm, opto.trace  # noqa: E401,E402
+from opto.llm import BaseLM, lm_from_env  # noqa: E402
+from opto.llm.resolve import default_lm  # noqa: E402
+
+at_import = {
+    "reads": sorted(set(reads)),
+    "connects": connects,
+    "logs": list(records),
+    "lms": [repr(o) for o in gc.get_objects() if isinstance(o, BaseLM)],
+    "default_lm_built": default_lm.cache_info().currsize,
+}
+lm_from_env()  # the control: resolving does read the variables, and the spy sees it
+at_import["control"] = sorted({k for k, mod in reads if mod.startswith("opto.") and k.startswith("OPTO_LLM")})
+print(json.dumps(at_import))
+"""
+
+_BOGUS_MODEL_ENV = {
+    "OPTO_LLM_MODEL": "bogus-model",
+    "OPTO_LLM_BASE_URL": "http://127.0.0.1:9/v1",
+    "OPTO_LLM_API_KEY": "sk-bogus-opto",
+    "TRACE_CUSTOMLLM_URL": "http://127.0.0.1:9/v1",
+    "TRACE_CUSTOMLLM_MODEL": "bogus",
+    "TRACE_LITELLM_MODEL": "bogus",
+    "OPENAI_API_KEY": "sk-bogus-openai",
+}
+
+
+def test_nothing_is_resolved_at_import(tmp_path):
+    """A fresh interpreter with every model variable set to something bogus: importing opto reads
+    none of them, builds no LM, opens no connection and logs nothing; resolving afterwards does."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPTO_", "TRACE_", "OPENAI_"))}
+    env.update(_BOGUS_MODEL_ENV, OPTO_CACHE_DIR=str(tmp_path))
+    proc = subprocess.run(
+        [sys.executable, "-c", _IMPORT_PROBE], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout)
+    by_opto = [(k, mod) for k, mod in seen["reads"] if mod.split(".")[0] == "opto"]
+    model_vars = [(k, mod) for k, mod in seen["reads"] if k.startswith(("OPTO_", "TRACE_")) or k in _BOGUS_MODEL_ENV]
+    assert by_opto == [] and model_vars == []
+    assert seen["connects"] == [] and seen["logs"] == [] and seen["lms"] == [] and seen["default_lm_built"] == 0
+    assert proc.stderr == ""
+    assert {"OPTO_LLM_MODEL", "OPTO_LLM_BASE_URL", "OPTO_LLM_API_KEY"} <= set(seen["control"])
 
 
 def test_opto_env(monkeypatch):

@@ -24,6 +24,9 @@ class Suggestion(BaseModel):
         ('"{\\"a\\": 1}"', {"a": 1}),  # double-encoded
         ("[1, 2, 3]", [1, 2, 3]),
         ('{"broken": 1 then {"a": 2}', {"a": 2}),
+        ('{"x": 1} and later {"y": 2}', {"x": 1}),  # the first object wins
+        ('{"bad1 {"bad2 {"a": {"x": 1}, "b": {"y": 2}} end', {"a": {"x": 1}, "b": {"y": 2}}),  # outermost
+        ('see [1] and [2]', [1]),  # no object: the first other value
     ],
 )
 def test_extract_json_tolerates_wrapping(text, expected):
@@ -111,3 +114,58 @@ def test_transport_failure_is_not_repaired():
     lm = ScriptedLM([Failure("timeout", "slow")])
     resp = lm.complete(Request.of("q", schema=Suggestion))
     assert resp.failure.kind == "timeout" and len(lm.requests) == 1
+
+
+class Answer(BaseModel):
+    answer: int
+
+
+def test_object_after_many_citations_is_found():
+    """70 ``[i]`` citations used to exhaust a 64-position scan: "(root): Input should be a valid dictionary"."""
+    text = "As shown in " + ", ".join(f"[{i}]" for i in range(70)) + ', the result is {"answer": 3}.'
+    assert parse_reply(text, Answer) == Answer(answer=3)
+
+
+@pytest.mark.parametrize("where", ["start", "middle", "end"])
+def test_citation_heavy_prose_at_any_size(where):
+    prose = " ".join(f"Claim {i} [{i}] (see {{ref}} and [{i}, {i + 1}])." for i in range(20_000))  # ~0.8 MB
+    obj = '{"answer": 7}'
+    text = {"start": obj + " " + prose, "middle": prose + " " + obj + " " + prose, "end": prose + " " + obj}[where]
+    assert parse_reply(text, Answer) == Answer(answer=7)
+
+
+def test_object_at_the_end_is_found_after_more_failed_starts_than_the_scan_budget():
+    """The left-to-right scan gives up long before the end; the scan from the right finds it."""
+    text = ('{"cite ' + "x" * 10) * 50_000 + ' so {"answer": 7}'
+    assert parse_reply(text, Answer) == Answer(answer=7)
+
+
+def test_only_arrays_is_a_clear_failure_not_a_dictionary_error():
+    failure = parse_reply("Sources: [1] [2] [3]. No answer.", Answer)
+    assert isinstance(failure, Failure) and failure.kind == "schema"
+    assert "no JSON object" in failure.message and "valid dictionary" not in failure.message
+
+
+def test_root_model_schemas_still_take_arrays():
+    from pydantic import RootModel
+
+    Scores = RootModel[list[int]]
+    assert parse_reply("The scores are [3, 4, 5] as requested", Scores).root == [3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": ' * 20_000 + "[1," * 200_000,  # each start reads to the end: quadratic without a bound
+        '{"a' * 300_000,  # 300k failing starts: json's error messages cost O(position) each
+        "[" * 100_000 + "]" * 100_000,
+        ('{"x": "' + "a" * 1000) * 1000,
+    ],
+)
+def test_hostile_replies_stay_linear(text):
+    """Generous bound (minutes before the scan was bounded by bytes; ~0.2 s now)."""
+    import time
+
+    t0 = time.perf_counter()
+    assert isinstance(parse_reply(text, Answer), Failure)
+    assert time.perf_counter() - t0 < 10

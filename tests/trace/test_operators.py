@@ -165,3 +165,20 @@ def test_module_level_operators_exposed():
     assert ops.cond(node(True), node("a"), node("b")).data == "a"
     assert ops.list_append(node([1]), node(2)).data == [1, 2]
     assert ops.make_dict(a=node(1)).data == {"a": 1}
+
+
+def test_call_llm_uses_context_lm_and_raises_on_failure():
+    import opto
+    from opto.llm import ScriptedLM
+
+    lm = ScriptedLM(["hello back"])
+    with opto.context(lm=lm):
+        out = trace.operators.call_llm(node("be brief"), node("hi"))
+    assert out.data == "hello back"
+    assert lm.requests[0].messages[0]["content"] == "be brief"
+
+    def failing(request):
+        raise TimeoutError("model took too long")
+
+    with opto.context(lm=ScriptedLM(failing)), pytest.raises(trace.ExecutionError):
+        trace.operators.call_llm(node("sys"), node("hi"))
