@@ -38,7 +38,7 @@ def run_batch(
     todo = list({c.id: c for c in candidates if c.id not in results}.values())  # each id once
     store.mark_in_flight([c.id for c in todo])
     for result in executor.as_completed(todo, input):
-        store.record_evaluation(result, input_key)
+        result = _record(store, result, input_key)
         results[result.candidate_id] = result
         if on_result is not None:
             on_result(result)
@@ -55,3 +55,34 @@ def evaluate_pending(
 ) -> list[EvalResult]:
     """Evaluate every stored candidate without an evaluation (what a killed run left in flight)."""
     return run_batch(store, executor, store.pending(), input=input, input_key=input_key, on_result=on_result)
+
+
+def _record(store: RunStore, result: EvalResult, input_key: str | None) -> EvalResult:
+    """Commit a result; one the store refuses is committed as a failure saying why.
+
+    Whatever a candidate returns must not stop the run, nor stop it again on every resume (the
+    candidate would stay in flight forever). Only a failure to store that failure propagates: then
+    the store itself is broken.
+    """
+    try:
+        store.record_evaluation(result, input_key)
+        return result
+    except Exception as exc:  # noqa: BLE001 - e.g. NaN artifacts from an executor that let them through
+        problem = f"the result could not be stored in the run store ({type(exc).__name__}: {exc})"
+    failure = result.failure
+    stored = EvalResult.failed(
+        result.candidate_id,
+        failure.reason if failure is not None else "invalid_return",
+        _text(problem if failure is None else f"{failure.message}\n{problem}"),
+        duration_s=result.duration_s,
+        stdout_tail=_text(result.stdout_tail),
+        stderr_tail=_text(result.stderr_tail),
+        started_at=result.started_at,
+    )
+    store.record_evaluation(stored, input_key)
+    return stored
+
+
+def _text(value: object) -> str:
+    """A str SQLite accepts (no lone surrogates), whatever value is."""
+    return str(value).encode("utf-8", "replace").decode("utf-8")

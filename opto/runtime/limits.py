@@ -11,13 +11,16 @@ import os
 import re
 from collections.abc import Mapping
 
-# Names of environment variables that hold credentials. Matched per "_"-separated word so that
-# e.g. KEYBOARD or TOKENIZERS_PARALLELISM survive while OPENAI_API_KEY and HF_TOKEN do not.
-_SECRET_NAME = re.compile(
-    r"(^|_)(API_?KEY|KEY|KEYS|TOKEN|SECRET|SECRETS|PASSWORD|PASSWD|CREDENTIALS?|AUTH|"
-    r"PRIVATE|COOKIE|DSN)($|_)",
-    re.IGNORECASE,
-)
+# Environment variables that hold credentials (names compared upper-cased):
+# - the name contains PASSWORD, PASSWD, SECRET, TOKEN (not TOKENIZER...), APIKEY, API_KEY,
+#   PRIVATE_KEY, PRIVATEKEY or CREDENTIAL: MYSECRET, PGPASSWORD, GITHUB_TOKEN, AWS_SECRET_ACCESS_KEY;
+# - a "_"-separated word is KEY, KEYS, AUTH, PRIVATE, COOKIE, DSN, PWD or PAT: AWS_ACCESS_KEY_ID,
+#   SENTRY_DSN, MYSQL_PWD, GITHUB_PAT (so KEYBOARD_LAYOUT, PATH and TOKENIZERS_PARALLELISM survive);
+#   PWD and OLDPWD themselves are the working directory and are kept;
+# - or the value holds a URL with a password: postgres://user:pass@host/db, redis://:pass@host.
+_SECRET_PART = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN(?!IZ)|API_?KEY|PRIVATE_?KEY|CREDENTIAL")
+_SECRET_WORD = re.compile(r"(^|_)(KEYS?|AUTH|PRIVATE|COOKIE|DSN|PWD|PAT)($|_)")
+_URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s/@:]*:[^\s/@]*@")
 _ALWAYS_KEEP = {"PWD", "OLDPWD"}
 # Parallel BLAS threads in every worker oversubscribe the cores and inflate virtual memory.
 _SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -52,8 +55,9 @@ class Limits:
     timeout_s: wall-clock seconds per evaluation; past it the worker and its children are killed.
     memory_mb: address-space cap per worker (RLIMIT_AS); None = default_memory_mb(workers), 0 = none.
     output_bytes: how much of the tail of stdout and of stderr is kept per evaluation.
-    scrub_env: drop credential-looking variables (API keys, tokens, passwords) from the workers'
-      environment; env_keep lists names to keep anyway, env adds or overrides variables.
+    scrub_env: drop credential-looking variables (API keys, tokens, passwords, URLs with a password;
+      see is_secret) from the workers' environment; env_keep lists names to keep anyway, env adds
+      or overrides variables.
     """
 
     timeout_s: float = 60.0
@@ -79,8 +83,14 @@ class Limits:
 
 
 def is_secret_name(name: str) -> bool:
-    """True for environment variable names that look like credentials."""
-    return name not in _ALWAYS_KEEP and bool(_SECRET_NAME.search(name))
+    """True for environment variable names that look like credentials (rule above)."""
+    upper = name.upper()
+    return upper not in _ALWAYS_KEEP and bool(_SECRET_PART.search(upper) or _SECRET_WORD.search(upper))
+
+
+def is_secret(name: str, value: str) -> bool:
+    """True for a variable that a worker must not see: a secret name, or a URL with a password."""
+    return is_secret_name(name) or bool(_URL_PASSWORD.search(value))
 
 
 def worker_env(limits: Limits, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -88,7 +98,7 @@ def worker_env(limits: Limits, base: Mapping[str, str] | None = None) -> dict[st
     env = dict(os.environ if base is None else base)
     if limits.scrub_env:
         keep = set(limits.env_keep)
-        env = {k: v for k, v in env.items() if k in keep or not is_secret_name(k)}
+        env = {k: v for k, v in env.items() if k in keep or not is_secret(k, v)}
     for key, value in _SINGLE_THREAD.items():
         env.setdefault(key, value)
     env.pop("PYTHONSTARTUP", None)

@@ -129,8 +129,9 @@ def _as_score(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InvalidReturn(f"{what} must be a number, got {type(value).__name__}: {_short(value)}")
     score = float(value)
-    if math.isnan(score):
-        raise InvalidReturn(f"{what} is NaN; return a finite number (raise to report a failed candidate)")
+    if not math.isfinite(score):  # the run store (JSON, SQL) cannot keep it, and it breaks ranking
+        kind = "NaN" if math.isnan(score) else f"infinite ({score!r})"
+        raise InvalidReturn(f"{what} is {kind}; return a finite number (raise to report a failed candidate)")
     return score
 
 

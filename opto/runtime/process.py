@@ -99,6 +99,7 @@ class WorkerProcess:
         child_conn.close()
         self.pid = self.proc.pid
         self.alive = True
+        self._started_at: float | None = None
         init = {
             "sys_path": [p for p in dict.fromkeys(sys_path) if os.path.isdir(p)],
             "objective": objective_payload,
@@ -122,6 +123,7 @@ class WorkerProcess:
         task = pickle.dumps({"id": candidate_id, "values": values, "input": input, "has_input": has_input})
         self.stdout.reset()
         self.stderr.reset()
+        self._started_at = time.time()
         start = time.perf_counter()
         deadline = start + timeout_s
         try:
@@ -145,9 +147,9 @@ class WorkerProcess:
         except (EOFError, OSError):
             return self._died(candidate_id, start)
         duration = time.perf_counter() - start
+        if reply.get("recycle"):  # hit its memory cap, or an evaluation left threads or timers behind
+            self.kill()
         if not reply["ok"]:
-            if reply.get("recycle"):
-                self.kill()
             return self._failed(candidate_id, reply["reason"], reply["message"], start)
         return EvalResult(
             candidate_id=candidate_id,
@@ -157,6 +159,7 @@ class WorkerProcess:
             feedback=reply["feedback"],
             artifacts=reply["artifacts"],
             duration_s=duration,
+            started_at=self._started_at,
             stdout_tail=self.stdout.tail(),
             stderr_tail=self.stderr.tail(),
         )
@@ -182,6 +185,7 @@ class WorkerProcess:
         return EvalResult.failed(
             candidate_id, reason, message,
             duration_s=time.perf_counter() - start,
+            started_at=self._started_at,
             stdout_tail=self.stdout.tail(),
             stderr_tail=self.stderr.tail(),
         )

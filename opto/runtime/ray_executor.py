@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from opto.runtime.executor import Executor
-from opto.runtime.limits import Limits, default_workers, worker_env
+from opto.runtime.limits import Limits, worker_env
 from opto.runtime.local import LocalSlot, _merge_limits
 from opto.runtime.objective import Objective, Ref
 from opto.runtime.types import Candidate, EvalResult
@@ -35,17 +35,21 @@ def _ray() -> Any:
 class SandboxActor:
     """Ray actor body: one sandbox worker on whichever node Ray placed the actor."""
 
-    def __init__(self, payload: bytes, limits: Limits, extra_sys_path: list[str]) -> None:
-        self.slot = LocalSlot(payload, limits, limits.memory_cap_mb(default_workers()), worker_env(limits),
-                              extra_sys_path)
+    def __init__(self, payload: bytes, limits: Limits, memory_mb: int | None, extra_sys_path: list[str]) -> None:
+        self.slot = LocalSlot(payload, limits, memory_mb, worker_env(limits), extra_sys_path)
 
     def ready(self) -> int:
         return os.getpid()
 
-    def evaluate(self, candidate: Candidate, input: Any, has_input: bool) -> EvalResult:
+    def evaluate(self, candidate: Candidate, input: Any, has_input: bool) -> tuple[EvalResult, bool]:
+        """The result, and whether the worker is still alive (else the driver asks for prepare())."""
         result = self.slot.evaluate(candidate, input, has_input)
+        worker = self.slot.worker
+        return result, worker is not None and worker.alive
+
+    def prepare(self) -> None:
+        """Replace a killed worker; called after the result went back, so that is not delayed."""
         self.slot.prepare()
-        return result
 
     def worker_pid(self) -> int | None:
         worker = self.slot.worker
@@ -61,30 +65,41 @@ class RaySlot:
     def __init__(self, executor: RayExecutor) -> None:
         self._ex = executor
         self.actor: Any = None
+        self._worker_alive = True
         self.prepare()
+
+    def _start_actor(self) -> None:
+        ex = self._ex
+        self.actor = ex._actor_cls.options(**ex._actor_options).remote(ex._payload, ex.limits, ex.memory_mb,
+                                                                       ex._sys_path)
+        ex._ray.get(self.actor.ready.remote(), timeout=ex._startup_timeout_s)
+        self._worker_alive = True
 
     def prepare(self) -> None:
         if self.actor is None:
-            ex, ray = self._ex, self._ex._ray
-            self.actor = ex._actor_cls.options(**ex._actor_options).remote(ex._payload, ex.limits, ex._sys_path)
-            ray.get(self.actor.ready.remote(), timeout=ex._startup_timeout_s)
+            self._start_actor()
+        elif not self._worker_alive:  # not waited for: actor calls run in order, so the next evaluation
+            self.actor.prepare.remote()  # starts after it (and retries the start itself if it failed)
+            self._worker_alive = True
 
     def evaluate(self, candidate: Candidate, input: Any, has_input: bool) -> EvalResult:
         ray = self._ex._ray
-        self.prepare()
-        start = time.perf_counter()
+        if self.actor is None:
+            self._start_actor()
+        start, started_at = time.perf_counter(), time.time()
         ref = self.actor.evaluate.remote(candidate, input, has_input)
         timeout = self._ex.limits.timeout_s
         try:
-            result: EvalResult = ray.get(ref, timeout=timeout + _GRACE_S)
+            result, self._worker_alive = ray.get(ref, timeout=timeout + _GRACE_S)
             return dataclasses.replace(result, duration_s=time.perf_counter() - start)
         except ray.exceptions.GetTimeoutError:
             self.kill()
             return EvalResult.failed(candidate.id, "timeout", f"the Ray actor did not answer within {timeout + _GRACE_S:g} s "
-                                     "and was killed", duration_s=timeout + _GRACE_S)
+                                     "and was killed", duration_s=timeout + _GRACE_S, started_at=started_at)
         except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as exc:
             self.actor = None
-            return EvalResult.failed(candidate.id, "crash", f"the Ray actor running the sandbox died: {exc}")
+            return EvalResult.failed(candidate.id, "crash", f"the Ray actor running the sandbox died: {exc}",
+                                     duration_s=time.perf_counter() - start, started_at=started_at)
 
     def kill(self) -> None:
         if self.actor is not None:
@@ -131,6 +146,7 @@ class RayExecutor(Executor):
         super().__init__(objective, workers)
         self.objective.validate()
         self.limits = _merge_limits(limits, timeout_s=timeout_s, memory_mb=memory_mb, scrub_env=scrub_env, env=env)
+        self.memory_mb = self.limits.memory_cap_mb(self.workers)  # as LocalExecutor: shared by all workers
         self._payload = self.objective.dumps()
         self._sys_path = [os.path.abspath(p) if p else os.getcwd() for p in sys.path]
         self._actor_cls = ray.remote(SandboxActor)

@@ -80,6 +80,9 @@ class EvalResult:
 
     ok is True iff failure is None. score is the primary score (None on failure); scores holds all
     named scores. duration_s is wall time measured by the executor, including framework overhead.
+    started_at is when the evaluation was handed to its worker (``time.time()`` on the machine that
+    runs the worker), so time spent queued is not counted against the limit; it is not stored by
+    the run store and is ignored when results are compared.
     """
 
     candidate_id: str
@@ -92,6 +95,7 @@ class EvalResult:
     duration_s: float = 0.0
     stdout_tail: str = ""
     stderr_tail: str = ""
+    started_at: float | None = dataclasses.field(default=None, compare=False)
 
     @classmethod
     def failed(
@@ -103,6 +107,7 @@ class EvalResult:
         duration_s: float = 0.0,
         stdout_tail: str = "",
         stderr_tail: str = "",
+        started_at: float | None = None,
     ) -> EvalResult:
         """A failed result whose output_tail joins the captured stdout and stderr tails."""
         return cls(
@@ -113,6 +118,7 @@ class EvalResult:
             duration_s=duration_s,
             stdout_tail=stdout_tail,
             stderr_tail=stderr_tail,
+            started_at=started_at,
         )
 
 

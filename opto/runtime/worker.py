@@ -9,7 +9,6 @@ exit, signal) the parent detects from outside.
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
 import resource
@@ -22,6 +21,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from opto.runtime.objective import InvalidReturn, Objective, build_program, normalize_return, resolve_ref
+from opto.store.serialize import to_jsonable
 
 # Runs before opto is importable: it receives the run's sys.path first.
 BOOTSTRAP = (
@@ -117,6 +117,50 @@ def _format_exception(exc: BaseException) -> str:
     return _tail("".join(tb_exc.format()).rstrip())
 
 
+def _python_threads() -> set[int]:
+    """Idents of the threads that run Python code (threading, _thread, or started from C)."""
+    return set(sys._current_frames()) | {t.ident for t in threading.enumerate() if t.ident is not None}
+
+
+def _os_threads() -> set[int]:
+    """Thread ids of this process (Linux /proc); empty where unavailable."""
+    try:
+        return {int(tid) for tid in os.listdir("/proc/self/task")}
+    except (OSError, ValueError):
+        return set()
+
+
+class _Leftovers:
+    """What an evaluation left running that could act during the next one (e.g. call os._exit).
+
+    Threads running Python code and pending timer signals count; a worker that has them is
+    replaced. New threads that never run Python (a native library's pool, started on first use)
+    are let be and join the baseline, or every later evaluation would cost a fresh worker.
+    """
+
+    _GRACE_S = 0.2  # a thread just started may not have run any Python yet
+
+    def __init__(self) -> None:
+        self.python = _python_threads()
+        self.native = _os_threads()
+
+    def find(self) -> str | None:
+        deadline = time.monotonic() + self._GRACE_S
+        while True:
+            python = _python_threads()
+            if python - self.python:
+                return f"{len(python - self.python)} thread(s) still running"
+            native = _os_threads()
+            if not native - self.native or time.monotonic() > deadline:
+                break
+            time.sleep(0.005)
+        self.python, self.native = python, native  # forget ended threads: their ids get reused
+        for timer in (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF):
+            if signal.getitimer(timer) != (0.0, 0.0):
+                return "a timer signal is pending (signal.alarm/setitimer)"
+        return None
+
+
 def _fail(reason: str, message: str, recycle: bool = False) -> dict[str, Any]:
     return {"ok": False, "reason": reason, "message": message, "recycle": recycle}
 
@@ -154,13 +198,16 @@ class _Runner:
             return _fail("exception", _format_exception(exc))
         try:
             score, scores, feedback, artifacts = normalize_return(value)
-            json.dumps(artifacts)
         except InvalidReturn as exc:
             return _fail("invalid_return", str(exc))
-        except (TypeError, ValueError) as exc:
-            return _fail("invalid_return", f"artifacts must be JSON-serializable: {exc}")
         except Exception as exc:  # noqa: BLE001 - garbage whose methods raise
             return _fail("invalid_return", "the returned value could not be read:\n" + _format_exception(exc))
+        try:  # numpy values become numbers and lists; NaN/inf are refused here rather than by the store
+            artifacts = to_jsonable(artifacts, "artifacts")
+        except TypeError as exc:  # its message names the entry
+            return _fail("invalid_return", str(exc))
+        except Exception as exc:  # noqa: BLE001 - e.g. a tolist() that raises, absurd nesting
+            return _fail("invalid_return", "artifacts must be JSON data:\n" + _format_exception(exc))
         return {"ok": True, "score": score, "scores": scores, "feedback": feedback, "artifacts": artifacts}
 
 
@@ -171,6 +218,7 @@ def serve(conn: Connection, init: dict[str, Any]) -> None:
     _set_limits(init.get("memory_mb"))
     runner = _Runner(init["objective"])
     keep = _children()  # processes the program started at setup are its own business
+    leftovers = _Leftovers()  # likewise its threads
     cwd = init["cwd"]
     conn.send(("ready", os.getpid(), runner.setup_error))
     while True:
@@ -196,8 +244,16 @@ def serve(conn: Connection, init: dict[str, Any]) -> None:
                 os.chdir(cwd)
         except OSError:  # the candidate removed or left the directory
             pass
+        leftover = leftovers.find()
+        if leftover is not None:  # the parent kills this worker once it has the result
+            result["recycle"] = True
+            try:
+                print(f"[opto: {leftover} after the evaluation; the worker is replaced]", file=sys.stderr, flush=True)
+            except Exception:  # noqa: BLE001 - the candidate may have closed stderr
+                pass
         try:
             payload = pickle.dumps(result)
         except Exception as exc:  # noqa: BLE001 - e.g. a score object that cannot be pickled
-            payload = pickle.dumps(_fail("invalid_return", f"the result cannot be sent back: {exc!r}"))
+            payload = pickle.dumps(_fail("invalid_return", f"the result cannot be sent back: {exc!r}",
+                                         result.get("recycle", False)))
         conn.send_bytes(payload)

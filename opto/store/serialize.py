@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -31,7 +32,25 @@ def to_jsonable(value: Any, where: str = "value") -> Any:
     try:
         return json.loads(json.dumps(value, allow_nan=False, default=_reject(where)))
     except ValueError as exc:
-        raise TypeError(f"{where} must be JSON data: {exc}") from None
+        raise TypeError(_json_error(value, where, exc)) from None
+
+
+def _json_error(value: Any, where: str, exc: ValueError) -> str:
+    """The message for a ValueError from json.dumps; for NaN/inf it names the entry that holds it."""
+    try:
+        plain = json.loads(json.dumps(value, default=_reject(where)))  # NaN/inf kept, numpy converted
+    except ValueError:  # e.g. a circular reference
+        return f"{where} must be JSON data: {exc}"
+    stack: list[tuple[str, Any]] = [(where, plain)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return f"{where} must be JSON data, which has no NaN or infinity: {path} is {item!r}"
+        if isinstance(item, dict):
+            stack.extend((f"{path}[{k!r}]", v) for k, v in reversed(item.items()))
+        elif isinstance(item, list):
+            stack.extend((f"{path}[{i}]", v) for i, v in reversed(list(enumerate(item))))
+    return f"{where} must be JSON data, which has no NaN or infinity"
 
 
 def _reject(where: str) -> Any:
@@ -50,7 +69,7 @@ def dumps(value: Any, where: str = "value") -> str:
     try:
         return json.dumps(value, sort_keys=True, allow_nan=False, default=_reject(where), separators=(",", ":"))
     except ValueError as exc:
-        raise TypeError(f"{where} must be JSON data: {exc}") from None
+        raise TypeError(_json_error(value, where, exc)) from None
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:

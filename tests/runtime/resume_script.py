@@ -1,4 +1,7 @@
-"""A run process for the kill -9 tests: `python resume_script.py start|resume STORE LOG N [RAY_ADDRESS]`."""
+"""A run process for the kill -9 tests: `python resume_script.py start|resume STORE LOG N [RAY_ADDRESS]`.
+
+While starting, it appends its sandbox workers' pids to LOG.pids after each result.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +25,12 @@ def main() -> None:
         if mode == "start":
             cands = [Candidate({"seconds": 0.3, "log": log, "name": f"c{i:02d}", "i": i}, id=f"c{i:02d}")
                      for i in range(n)]
-            run_batch(store, ex, cands)
+
+            def note_workers(_: object) -> None:  # the test checks that these die with this run
+                with open(log + ".pids", "a") as f:
+                    f.write(" ".join(map(str, ex.worker_pids())) + "\n")  # type: ignore[attr-defined]
+
+            run_batch(store, ex, cands, on_result=note_workers)
         else:
             evaluate_pending(store, ex)
     print("finished", mode, flush=True)

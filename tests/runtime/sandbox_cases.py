@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import psutil
 
@@ -46,6 +46,10 @@ def _has(*texts: str) -> Callable[[EvalResult], None]:
     return check
 
 
+def _numpy_converted(r: EvalResult) -> None:
+    assert r.score == 1.5 and r.artifacts == {"a": [0, 1, 2], "b": 2.5, "m": [[1, 0], [0, 1]]}, r.artifacts
+
+
 def _big_print(r: EvalResult) -> None:
     assert r.score == 1.0
     assert "earlier bytes dropped" in r.stdout_tail
@@ -65,6 +69,11 @@ CASES = [
     Case("syntax_error", "def f(:\n    return 1", "exception", _has("does not compile", "line 1")),
     Case("garbage", "def f():\n    return object()", "invalid_return", _has("must be a number")),
     Case("nan", "def f():\n    return float('nan')", "invalid_return", _has("NaN")),
+    Case("minus_inf", "def f():\n    return -float('inf')", "invalid_return", _has("score is infinite (-inf)")),
+    Case("nan_artifact", "def f():\n    return {'score': 1, 'artifacts': {'loss': float('nan')}}", "invalid_return",
+         _has("artifacts['loss'] is nan")),
+    Case("numpy_artifacts", "def f():\n    import numpy as np\n    return {'score': np.float32(1.5), "
+         "'artifacts': {'a': np.arange(3), 'b': np.float32(2.5), 'm': np.eye(2, dtype=int)}}", None, _numpy_converted),
     Case("bad_dict", "def f():\n    return {'colour': 'red'}", "invalid_return", _has("keys among")),
     Case("print_100mb", "def f():\n    print('x' * 100_000_000)\n    return 1.0", None, _big_print),
     Case("segfault", "def f():\n    import ctypes\n    ctypes.string_at(0)", "signal", _has("SIGSEGV")),
@@ -93,14 +102,29 @@ def check_result(case: Case, r: EvalResult) -> None:
         case.check(r)
 
 
+def _is_sandbox(p: psutil.Process) -> bool:
+    """A sandbox worker, or the `sleep 987` child a candidate started."""
+    try:
+        cmd = " ".join(p.cmdline())
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+    return "from opto.runtime.worker import serve" in cmd or cmd == f"sleep {SLEEP_MARK}"
+
+
+def _alive(p: psutil.Process) -> bool:
+    try:
+        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE  # is_running() guards pid reuse
+    except psutil.NoSuchProcess:
+        return False
+
+
 def stray_processes(since: float = 0.0) -> list[psutil.Process]:
     """Sandbox workers or candidate children started after ``since`` and still alive."""
     found = []
-    for p in psutil.process_iter(["cmdline", "status", "create_time"]):
-        cmd = " ".join(p.info["cmdline"] or [])
+    for p in psutil.process_iter(["status", "create_time"]):
         if p.info["status"] == psutil.STATUS_ZOMBIE or p.info["create_time"] < since - 1:
             continue
-        if "from opto.runtime.worker import serve" in cmd or cmd == f"sleep {SLEEP_MARK}":
+        if _is_sandbox(p):
             found.append(p)
     return found
 
@@ -110,3 +134,24 @@ def wait_no_strays(since: float, timeout_s: float = 5.0) -> list[psutil.Process]
     while (strays := stray_processes(since)) and time.time() < deadline:
         time.sleep(0.1)
     return strays
+
+
+def sandbox_processes_under(pids: Iterable[int]) -> list[psutil.Process]:
+    """The sandbox workers and candidate children among these processes and their descendants."""
+    found: dict[int, psutil.Process] = {}
+    for pid in pids:
+        try:
+            root = psutil.Process(pid)
+            tree = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+        found.update((p.pid, p) for p in tree if _is_sandbox(p))
+    return list(found.values())
+
+
+def wait_gone(procs: Iterable[psutil.Process], timeout_s: float = 5.0) -> list[psutil.Process]:
+    """Those of ``procs`` still alive after waiting up to timeout_s for them to die."""
+    deadline = time.time() + timeout_s
+    while (alive := [p for p in procs if _alive(p)]) and time.time() < deadline:
+        time.sleep(0.1)
+    return alive

@@ -42,8 +42,9 @@ def test_all_misbehaviours_at_once_in_a_batch(pool):
 
 
 def test_timeout_is_enforced_within_a_second_of_the_limit(pool):
-    t0 = time.perf_counter()
+    """Measured from when a worker started the evaluation: time queued for a free worker is not the limit's."""
     result = pool.submit(Candidate({"code": "def f():\n    while True:\n        pass"})).result()
-    elapsed = time.perf_counter() - t0
+    received = time.time()
     assert result.failure is not None and result.failure.reason == "timeout"
-    assert TIMEOUT_S <= elapsed <= TIMEOUT_S + 1.0
+    assert result.started_at is not None
+    assert TIMEOUT_S <= received - result.started_at <= TIMEOUT_S + 1.0

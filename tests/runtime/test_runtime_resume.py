@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from sandbox_cases import wait_no_strays
+from sandbox_cases import sandbox_processes_under, wait_gone
 
 from opto.store import RunStore, StoreError
 
@@ -42,9 +42,25 @@ def test_sigkill_mid_batch_then_resume_loses_nothing(tmp_path):
     check_resumed(store_path, log, at_kill)
 
 
+def run_sandboxes(run: subprocess.Popen, log: Path) -> list[psutil.Process]:
+    """The run's sandbox workers: below its process (local) or below its Ray actors.
+
+    Only these count: other executors (a test's module-scoped pool, a parallel test session) may
+    start sandbox workers at any moment, and they must not be mistaken for the run's.
+    """
+    pids_file = Path(str(log) + ".pids")
+    reported = {int(p) for p in pids_file.read_text().split()} if pids_file.exists() else set()
+    actors = set()
+    for pid in reported:
+        try:
+            actors.add(psutil.Process(pid).ppid())
+        except psutil.NoSuchProcess:
+            pass
+    return sandbox_processes_under({run.pid, *reported, *actors})
+
+
 def kill_mid_batch(store_path: Path, log: Path, *extra: str) -> dict[str, tuple]:
     """Start a run, SIGKILL it once a few evaluations are committed; return what was committed."""
-    started = time.time()
     run = run_script("start", store_path, log, *extra)
     deadline = time.time() + 60
     before: dict[str, tuple] = {}
@@ -57,12 +73,14 @@ def kill_mid_batch(store_path: Path, log: Path, *extra: str) -> dict[str, tuple]
                 before = _evaluated(store_path)
             except StoreError:  # the writer is still creating the file
                 pass
+    sandboxes = run_sandboxes(run, log)
     os.kill(run.pid, signal.SIGKILL)
     run.wait()
     at_kill = _evaluated(store_path)
     assert before.items() <= at_kill.items() and len(at_kill) < N, "the kill must land mid-batch"
-    strays = wait_no_strays(started, timeout_s=15)
-    assert strays == [], [(p.pid, p.ppid(), p.create_time() - started, psutil.Process(p.ppid()).cmdline()[:1]) for p in strays]
+    assert sandboxes, "the run's sandbox workers were not found"
+    survivors = wait_gone(sandboxes, timeout_s=15)
+    assert survivors == [], f"the killed run's sandbox processes {[p.pid for p in survivors]} outlived it"
     return at_kill
 
 

@@ -18,7 +18,7 @@ from opto.runtime import (
     Outcome,
     load_function,
 )
-from opto.runtime.limits import is_secret_name, worker_env
+from opto.runtime.limits import is_secret, is_secret_name, worker_env
 from opto.runtime.objective import InvalidReturn, normalize_return
 
 
@@ -36,7 +36,7 @@ from opto.runtime.objective import InvalidReturn, normalize_return
         ({"a": 1, "b": 2.5}, (1.0, {"a": 1.0, "b": 2.5}, "", {})),
         (Outcome(score=2, feedback="o"), (2.0, {"score": 2.0}, "o", {})),
         (EvalResult("c", True, score=4.0, scores={"score": 4.0}, feedback="e"), (4.0, {"score": 4.0}, "e", {})),
-        (-math.inf, (-math.inf, {"score": -math.inf}, "", {})),
+        (np.int64(-2), (-2.0, {"score": -2.0}, "", {})),
     ],
 )
 def test_accepted_returns(value, expected):
@@ -51,6 +51,12 @@ def test_accepted_returns(value, expected):
         ("0.5", "must be a number"),
         (object(), "must be a number"),
         (math.nan, "NaN"),
+        (-math.inf, r"score is infinite \(-inf\); return a finite number"),
+        (math.inf, r"score is infinite \(inf\)"),
+        (np.float64("-inf"), "infinite"),
+        ((math.inf, "fb"), "infinite"),
+        ({"scores": {"a": 1.0, "b": -math.inf}}, r"score 'b' is infinite"),
+        ({"acc": math.nan}, r"score 'acc' is NaN"),
         ((1, "a", "b"), r"\(score, feedback\)"),
         ((1, 2), "feedback must be a str"),
         ({"colour": "red"}, "keys among"),
@@ -99,22 +105,42 @@ def test_tracebacks_through_loaded_code_show_its_lines():
 
 @pytest.mark.parametrize("name", ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "HF_TOKEN", "AWS_SECRET_ACCESS_KEY",
                                   "GITHUB_TOKEN", "DB_PASSWORD", "API_KEY", "GOOGLE_APPLICATION_CREDENTIALS",
-                                  "AWS_SESSION_TOKEN", "MY_APIKEY"])
+                                  "AWS_SESSION_TOKEN", "MY_APIKEY", "PGPASSWORD", "MYSQL_PWD", "GITHUB_PAT",
+                                  "MYSECRET", "ACCESSTOKEN", "SSH_PRIVATE_KEY", "GPG_PRIVATEKEY", "AZURE_CREDENTIAL",
+                                  "SMTP_PASSWD", "AWS_ACCESS_KEY_ID", "SENTRY_DSN", "pgpassword", "client_secret"])
 def test_secret_names(name):
     assert is_secret_name(name)
 
 
-@pytest.mark.parametrize("name", ["PATH", "HOME", "PWD", "KEYBOARD_LAYOUT", "TOKENIZERS_PARALLELISM", "OPENAI_BASE_URL",
-                                  "PYTHONPATH", "LANG"])
+@pytest.mark.parametrize("name", ["PATH", "HOME", "PWD", "OLDPWD", "KEYBOARD_LAYOUT", "TOKENIZERS_PARALLELISM",
+                                  "HF_TOKENIZER_PATH", "OPENAI_BASE_URL", "PYTHONPATH", "LANG", "PATCH_LEVEL",
+                                  "DATABASE_URL"])
 def test_not_secret_names(name):
     assert not is_secret_name(name)
 
 
+@pytest.mark.parametrize("value, secret", [
+    ("postgres://app:hunter2@db:5432/main", True),
+    ("redis://:hunter2@cache:6379/0", True),
+    ("http://alice:p%40ss@proxy:3128 https://mirror", True),
+    ("postgres://db:5432/main", False),
+    ("http://proxy:3128", False),
+    ("ssh://git@github.com/org/repo", False),
+    ("/usr/bin:/bin", False),
+])
+def test_urls_with_a_password_are_secret_whatever_the_name(value, secret):
+    assert is_secret("DATABASE_URL", value) is secret
+
+
 def test_worker_env_scrubs_keeps_and_adds():
-    base = {"PATH": "/bin", "OPENAI_API_KEY": "sk-x", "HF_TOKEN": "t", "OMP_NUM_THREADS": "4"}
+    base = {"PATH": "/bin", "OPENAI_API_KEY": "sk-x", "HF_TOKEN": "t", "OMP_NUM_THREADS": "4", "PWD": "/work",
+            "PGPASSWORD": "pw", "DATABASE_URL": "postgres://u:pw@h/db", "CACHE_URL": "redis://cache:6379"}
     env = worker_env(Limits(env_keep=("HF_TOKEN",), env={"EXTRA": "1"}), base)
     assert env["PATH"] == "/bin" and "OPENAI_API_KEY" not in env and env["HF_TOKEN"] == "t"
     assert env["EXTRA"] == "1" and env["OMP_NUM_THREADS"] == "4" and env["MKL_NUM_THREADS"] == "1"
+    assert env["PWD"] == "/work" and env["CACHE_URL"] == "redis://cache:6379"
+    assert "PGPASSWORD" not in env and "DATABASE_URL" not in env
+    assert worker_env(Limits(env_keep=("DATABASE_URL",)), base)["DATABASE_URL"] == "postgres://u:pw@h/db"
     assert "OPENAI_API_KEY" in worker_env(Limits(scrub_env=False), base)
 
 

@@ -47,6 +47,21 @@ def test_values_must_be_json_data(store):
     assert store.candidate("np").values == {"a": 1.5}
 
 
+def test_nan_and_infinity_are_refused_naming_the_entry_and_nothing_is_written(store):
+    import numpy as np
+
+    store.add_candidates(make_candidates(1))
+    nan_artifact = dataclasses.replace(ok_result("c0", 1.0), artifacts={"loss": float("nan")})
+    with pytest.raises(TypeError, match=r"artifacts must be JSON data, which has no NaN or infinity: artifacts\['loss'\] is nan"):
+        store.record_evaluation(nan_artifact)
+    deep = dataclasses.replace(ok_result("c0", 1.0), artifacts={"runs": [{"curve": np.array([0.5, np.inf])}]})
+    with pytest.raises(TypeError, match=r"artifacts\['runs'\]\[0\]\['curve'\]\[1\] is inf"):
+        store.record_evaluation(deep)
+    with pytest.raises(TypeError, match=r"scores\['score'\] is -inf"):
+        store.record_evaluation(ok_result("c0", float("-inf")))
+    assert store.evaluations() == [] and store.counts()["pending"] == 1
+
+
 def test_each_evaluation_is_visible_to_readers_as_soon_as_it_is_recorded(store):
     store.add_candidates(make_candidates(2))
     with RunStore.open(store.path, readonly=True) as reader:
