@@ -53,7 +53,7 @@ class RunStore:
     def __init__(self, path: Path, conn: sqlite3.Connection, lock: WriterLock | None) -> None:
         self.path = path
         self.readonly = lock is None
-        self._conn = conn
+        self._db: sqlite3.Connection | None = conn
         self._writer_lock = lock
         self._lock = threading.RLock()
 
@@ -200,6 +200,13 @@ class RunStore:
         return store
 
     # -- plumbing ----------------------------------------------------------------------------
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        db = self._db
+        if db is None:
+            raise StoreError(f"run store {self.path} is closed; open it again with RunStore.open({str(self.path)!r})")
+        return db
+
     def _tx(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         if self.readonly:
             raise StoreError(f"run store {self.path} was opened read-only; open it without readonly=True to write")
@@ -218,9 +225,9 @@ class RunStore:
     def close(self) -> None:
         """Close the connection and release the writer lock (idempotent)."""
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None  # type: ignore[assignment]
+            if self._db is not None:
+                self._db.close()
+                self._db = None
             if self._writer_lock is not None:
                 self._writer_lock.release()
                 self._writer_lock = None

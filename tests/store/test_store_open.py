@@ -179,3 +179,13 @@ def test_empty_file_from_a_run_killed_at_birth(tmp_path):
         RunStore.open(path, readonly=True)
     with RunStore.open(path, config={"a": 1}) as s:
         assert s.info().config == {"a": 1}
+
+
+def test_closed_store_says_so(tmp_path):
+    from opto.store import RunStore, StoreError
+
+    store = RunStore.open(tmp_path / "run.db", config={"a": 1})
+    store.close()
+    store.close()  # idempotent
+    with pytest.raises(StoreError, match="is closed"):
+        store.counts()
