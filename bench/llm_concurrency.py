@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import statistics
@@ -25,6 +24,9 @@ sys.path.insert(0, str(REPO))
 
 from opto.llm import OpenAICompatible, Request, acomplete_many, complete_many  # noqa: E402
 from opto.llm.testing import StubServer  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import emit  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "llm_concurrency.json"
 
@@ -82,10 +84,7 @@ def main() -> int:
         **measure(args.n, args.latency, args.rounds),
     }
     result["pass"] = result["ratio_async"] <= 2.0 and result["ratio_threads"] <= 2.0
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
-    return 0
+    return emit(RESULTS, result)
 
 
 if __name__ == "__main__":

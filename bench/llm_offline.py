@@ -11,7 +11,6 @@ Needs the [local] extra. Reports the load average, since other work on the machi
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -25,6 +24,9 @@ sys.path.insert(0, str(REPO))
 import openai  # noqa: E402
 
 from opto.llm import LocalLM, LocalServer, OpenAICompatible, Request, find_embedded_model  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import emit  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "llm_offline.json"
 
@@ -122,10 +124,7 @@ def main() -> int:
         "server": via_server(args.rounds, args.max_tokens),
     }
     result["machine"]["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
-    return 0
+    return emit(RESULTS, result)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ The overhead is the difference of medians. Target: <= 1 ms per call.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -26,6 +25,9 @@ import openai  # noqa: E402
 
 from opto.llm import OpenAICompatible, Request, ResponseCache  # noqa: E402
 from opto.llm.testing import StubServer  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import emit  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "llm_overhead.json"
 MESSAGES = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Say hi."}]
@@ -89,10 +91,7 @@ def main() -> int:
         **measure(args.calls),
     }
     result["pass"] = result["overhead_cache_miss_ms"] <= 1.0 and result["overhead_no_cache_ms"] <= 1.0
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
-    return 0
+    return emit(RESULTS, result)
 
 
 if __name__ == "__main__":
