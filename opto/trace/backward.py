@@ -38,25 +38,24 @@ def _sweep(output: Node, feedback: Any, propagator: Any, retain_graph: bool, vis
     if output._backwarded:
         raise AttributeError(f"{output} has been backwarded; call backward(..., retain_graph=True) to reuse it")
     output._add_feedback(FEEDBACK_ORACLE, propagator.init_feedback(output, feedback))
-    order = toposort([output]) if output._parents else [output]
-    if output._parents:
-        for n in order:
-            if n._parents and n._backwarded:
-                raise AttributeError(f"{n} has been backwarded; call backward(..., retain_graph=True) to reuse it")
-        for n in reversed(order):
-            if not n._parents:
-                continue  # roots keep their feedback for the optimizer
-            if not isinstance(n, MessageNode):
-                raise TypeError(f"{n.name} has parents but is not a MessageNode")
-            if not n._feedback:
-                continue  # reached only through a path that carried no feedback
-            propagated = propagator(n)
-            n.zero_feedback()
-            for parent in n._parents:
-                fb = propagated.get(parent, _MISSING)
-                if fb is not _MISSING:
-                    parent._add_feedback(n, fb)
-            n._backwarded = not retain_graph
+    order = toposort([output])  # a root output is its own order: nothing propagates
+    for n in order:
+        if n._parents and n._backwarded:
+            raise AttributeError(f"{n} has been backwarded; call backward(..., retain_graph=True) to reuse it")
+    for n in reversed(order):
+        if not n._parents:
+            continue  # roots keep their feedback for the optimizer
+        if not isinstance(n, MessageNode):
+            raise TypeError(f"{n.name} has parents but is not a MessageNode")
+        if not n._feedback:
+            continue  # reached only through a path that carried no feedback
+        propagated = propagator(n)
+        n.zero_feedback()
+        for parent in n._parents:
+            fb = propagated.get(parent, _MISSING)
+            if fb is not _MISSING:
+                parent._add_feedback(n, fb)
+        n._backwarded = not retain_graph
     if not visualize:
         return None
     from opto.viz import to_digraph

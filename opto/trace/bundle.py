@@ -99,6 +99,8 @@ class _CallPlan:
 class FunModule(Module):
     """A bundled function: a Module whose forward traces one call as one MessageNode."""
 
+    _tracks_reads = True  # record node reads during the call to find undeclared inputs
+
     def __init__(self, fun: Callable, description: str | None = None, traceable_code: bool = False,
                  _process_inputs: bool = True, trainable: bool = False, catch_execution_error: bool = True,
                  allow_external_dependencies: bool = False, overwrite_python_recursion: bool = False) -> None:
@@ -251,23 +253,21 @@ class FunModule(Module):
                 or self._bound_self is not None):
             return self.forward(*args, **kwargs)
         # Hot path: positional call of a plain, synchronous, non-trainable function.
-        inputs: dict[str, Node] = {}
-        data: list = []
-        for name, value in zip(plan.positional, args):
-            if not isinstance(value, Node):
-                if isinstance(value, FunModule):
-                    return self.forward(*args)
-                value = Node(value, name=name)
-            inputs[name] = value
-            data.append(value._data)
-        used: list = []
+        bound = _positional_inputs(plan.positional, args)
+        if bound is None:
+            return self.forward(*args)
+        inputs, data = bound
+        used: list | None = [] if self._tracks_reads else None
         output = self._run(self._fun, data, NO_KWARGS, used)
         if used or type(output) is Failure or not _SETTINGS.get().tracing:
             return self._wrap(output, self._fun, inputs, data, {}, used)
-        call_info = CallInfo(self.info, self._fun, data, NO_KWARGS, output, NO_EXTERNAL, False)
+        info = self._call_info(data, output)
         if isinstance(output, Node):
             output = output._data
-        return MessageNode._fast(output, inputs, self.description, self._op_name, call_info)
+        return MessageNode._fast(output, inputs, self.description, self._op_name, info)
+
+    def _call_info(self, data: list, output: Any) -> Any:
+        return CallInfo(self.info, self._fun, data, NO_KWARGS, output, NO_EXTERNAL, False)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         if self.parameter is None:
@@ -279,7 +279,7 @@ class FunModule(Module):
         data_args, data_kwargs = self._convert(call_args, call_kwargs)
         if is_async:
             return self._aforward(fun, inputs, data_args, data_kwargs)
-        used: list | None = None if isinstance(self, OperatorModule) else []  # operators read only inputs
+        used: list | None = [] if self._tracks_reads else None
         output = self._run(fun, data_args, data_kwargs, used)
         return self._wrap(output, fun, inputs, data_args, data_kwargs, used)
 
@@ -377,29 +377,29 @@ class OperatorModule(FunModule):
     Operators only touch their own inputs, so the external-dependency check is skipped.
     """
 
+    _tracks_reads = False
+
     def __init__(self, fun: Callable, **kwargs: Any) -> None:
         super().__init__(fun, **kwargs)
         self._lazy_info = OperatorInfo(self._qualname, self.description)
+        self._plain_calls = self._plan.simple
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        plan = self._plan
-        if kwargs or not plan.simple or len(args) != len(plan.positional) or self._bound_self is not None:
-            return self.forward(*args, **kwargs)
-        inputs: dict[str, Node] = {}
-        data: list = []
-        for name, value in zip(plan.positional, args):
-            if not isinstance(value, Node):
-                value = Node(value, name=name)
-            inputs[name] = value
-            data.append(value._data)
-        output = self._run(self._fun, data, NO_KWARGS, None)
-        if type(output) is Failure:
-            return self._wrap(output, self._fun, inputs, data, {}, ())
-        if not _SETTINGS.get().tracing:
-            inputs = {}
-        if isinstance(output, Node):
-            output = output._data
-        return MessageNode._fast(output, inputs, self.description, self._op_name, self._lazy_info)
+    def _call_info(self, data: list, output: Any) -> Any:
+        return self._lazy_info
+
+
+def _positional_inputs(names: list[str], args: tuple) -> tuple[dict[str, Node], list] | None:
+    """Input nodes by parameter name and their data, or None when an argument is a bundled function."""
+    inputs: dict[str, Node] = {}
+    data: list = []
+    for name, value in zip(names, args):
+        if not isinstance(value, Node):
+            if isinstance(value, FunModule):
+                return None
+            value = Node(value, name=name)
+        inputs[name] = value
+        data.append(value._data)
+    return inputs, data
 
 
 def _as_input(value: Any, name: str | None) -> Any:

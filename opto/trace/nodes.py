@@ -255,6 +255,7 @@ class Node(NodeOperators, AbstractNode[T]):
 
     __slots__ = ("trainable", "_feedback", "_description", "_constraint", "_backwarded", "_info")
     _default_description = "[Node] This is a node in a computational graph."
+    _kind = "Node"
 
     def __init__(self, value: Any, *, name: str | None = None, trainable: bool = False,
                  description: str | None = None, constraint: str | None = None,
@@ -263,7 +264,7 @@ class Node(NodeOperators, AbstractNode[T]):
         self.trainable = trainable
         self._feedback: dict | None = None
         self._description = (self._default_description if description is None
-                             else _normalize_description(description, self._default_description, "Node"))
+                             else _normalize_description(description, self._default_description, self._kind))
         self._constraint = constraint
         self._backwarded = False
         self._info = info
@@ -349,13 +350,13 @@ class ParameterNode(Node[T]):
     __slots__ = ()
 
     _default_description = "[ParameterNode] This is a ParameterNode in a computational graph."
+    _kind = "ParameterNode"
 
     def __init__(self, value: Any, *, name: str | None = None, trainable: bool = True,
                  description: str | None = None, constraint: str | None = None,
                  info: dict | None = None) -> None:
-        super().__init__(value, name=name, trainable=trainable, constraint=constraint, info=info,
-                         description=_normalize_description(description, self._default_description,
-                                                            "ParameterNode"))
+        super().__init__(value, name=name, trainable=trainable, description=description,
+                         constraint=constraint, info=info)
 
     def __str__(self) -> str:
         return f"ParameterNode: ({self._name}, dtype={type(self._data)}, data={self._data})"

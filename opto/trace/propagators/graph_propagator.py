@@ -21,13 +21,10 @@ class TraceGraph(AbstractFeedback):
     def __init__(self, graph: list[tuple[int, Node]] | None = None, user_feedback: Any = None,
                  _parts: tuple[TraceGraph, ...] = ()) -> None:
         self._own: tuple[Node, ...] = tuple(n for _, n in graph) if graph else ()
-        self._parts = tuple(p for p in _parts if not p._empty_graph())
+        self._parts = tuple(p for p in _parts if not p._empty)
         self.user_feedback = user_feedback
         self._empty = not self._own and not self._parts
         self._cache: list[tuple[int, Node]] | None = None
-
-    def _empty_graph(self) -> bool:
-        return self._empty
 
     @property
     def graph(self) -> list[tuple[int, Node]]:
@@ -138,8 +135,7 @@ class GraphPropagator(Propagator):
         below = self.aggregate(child.feedback)
         feedback = TraceGraph(graph=[(p._level, p) for p in parents], user_feedback=below.user_feedback,
                               _parts=(below,))
-        if child._traced_output() is not None:
-            for param in child.hidden_dependencies:
+        for param in child.hidden_dependencies:  # empty unless the bundled code was itself traced
                 if isinstance(param, ParameterNode):
                     param._add_feedback(child, feedback)
         return {parent: feedback for parent in parents}
