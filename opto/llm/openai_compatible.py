@@ -188,16 +188,27 @@ class OpenAICompatible(BaseLM):
             else:
                 self._confirm(request, dialect)
                 return raw
-            if failure is None:
-                continue  # the server rejected this schema form: the next one is tried at once
-            if probing and failure.kind != "malformed_reply":
-                probe = False  # a flaky server, not a rejection: try again with the usual retries
-                continue
-            if failure.kind == "malformed_reply" and malformed < self.max_retries:
+            step = self._next_step(failure, probing, malformed)
+            if step == "unprobe":
+                probe = False
+            elif step == "backoff":
                 time.sleep(_backoff(malformed))
                 malformed += 1
-                continue
-            raise TransportFailure(failure)
+
+    def _next_step(self, failure: Failure | None, probing: bool, malformed: int) -> str:
+        """What a failed attempt leads to (shared by the sync and async loops); raises when it is final.
+
+        "switch": the server rejected this schema form, try the next one at once; "unprobe": a flaky
+        server, not a rejection, try again with the usual retries; "backoff": a malformed reply,
+        wait and retry.
+        """
+        if failure is None:
+            return "switch"
+        if probing and failure.kind != "malformed_reply":
+            return "unprobe"
+        if failure.kind == "malformed_reply" and malformed < self.max_retries:
+            return "backoff"
+        raise TransportFailure(failure)
 
     async def _asend(self, request: Request) -> RawReply:
         malformed, probe = 0, True
@@ -213,16 +224,12 @@ class OpenAICompatible(BaseLM):
             else:
                 self._confirm(request, dialect)
                 return raw
-            if failure is None:
-                continue
-            if probing and failure.kind != "malformed_reply":
+            step = self._next_step(failure, probing, malformed)
+            if step == "unprobe":
                 probe = False
-                continue
-            if failure.kind == "malformed_reply" and malformed < self.max_retries:
+            elif step == "backoff":
                 await asyncio.sleep(_backoff(malformed))
                 malformed += 1
-                continue
-            raise TransportFailure(failure)
 
     def _probing(self, request: Request, dialect: SchemaDialect) -> bool:
         """True while a schema form is unconfirmed: its first try goes without retries, so a server
