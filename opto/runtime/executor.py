@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import abc
 import concurrent.futures as cf
+import dataclasses
 import queue
 import threading
 from collections.abc import Iterable, Iterator
 from typing import Any, Literal, Protocol
 
+from opto.runtime.limits import Limits
 from opto.runtime.objective import Objective, Ref
 from opto.runtime.types import Candidate, EvalResult
 
@@ -55,6 +57,15 @@ class Executor(abc.ABC):
         self._closed = False
         self._killed = False
         self._threads: list[threading.Thread] = []
+
+    def _configure(self, limits: Limits | None, **overrides: Any) -> None:
+        """Check the objective and fix the limits every slot uses (keyword shortcuts override ``limits``)."""
+        self.objective.validate()
+        base = limits or Limits()
+        changes = {k: v for k, v in overrides.items() if v is not None}
+        self.limits = dataclasses.replace(base, **changes) if changes else base
+        self.memory_mb = self.limits.memory_cap_mb(self.workers)  # the same rule for every executor
+        self._payload = self.objective.dumps()
 
     def _start_threads(self) -> None:
         """Subclasses call this at the end of __init__, once _open_slot can work."""

@@ -80,10 +80,7 @@ class LocalExecutor(Executor):
         extra_sys_path: list[str] | None = None,
     ) -> None:
         super().__init__(objective, workers or default_workers())
-        self.objective.validate()
-        self.limits = _merge_limits(limits, timeout_s=timeout_s, memory_mb=memory_mb, scrub_env=scrub_env, env=env)
-        self.memory_mb = self.limits.memory_cap_mb(self.workers)
-        self._payload = self.objective.dumps()
+        self._configure(limits, timeout_s=timeout_s, memory_mb=memory_mb, scrub_env=scrub_env, env=env)
         self._env = worker_env(self.limits)
         self._extra_sys_path = extra_sys_path
         self._start_threads()
@@ -94,11 +91,3 @@ class LocalExecutor(Executor):
     def worker_pids(self) -> list[int]:
         """Pids of the live worker processes (for monitoring and tests)."""
         return [s.worker.pid for s in self._slots if isinstance(s, LocalSlot) and s.worker and s.worker.alive]
-
-
-def _merge_limits(limits: Limits | None, **overrides: Any) -> Limits:
-    import dataclasses
-
-    base = limits or Limits()
-    changes = {k: v for k, v in overrides.items() if v is not None}
-    return dataclasses.replace(base, **changes) if changes else base

@@ -17,7 +17,7 @@ from typing import Any
 
 from opto.runtime.executor import Executor
 from opto.runtime.limits import Limits, worker_env
-from opto.runtime.local import LocalSlot, _merge_limits
+from opto.runtime.local import LocalSlot
 from opto.runtime.objective import Objective, Ref
 from opto.runtime.types import Candidate, EvalResult
 
@@ -144,10 +144,7 @@ class RayExecutor(Executor):
         if workers is None:
             workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
         super().__init__(objective, workers)
-        self.objective.validate()
-        self.limits = _merge_limits(limits, timeout_s=timeout_s, memory_mb=memory_mb, scrub_env=scrub_env, env=env)
-        self.memory_mb = self.limits.memory_cap_mb(self.workers)  # as LocalExecutor: shared by all workers
-        self._payload = self.objective.dumps()
+        self._configure(limits, timeout_s=timeout_s, memory_mb=memory_mb, scrub_env=scrub_env, env=env)
         self._sys_path = [os.path.abspath(p) if p else os.getcwd() for p in sys.path]
         self._actor_cls = ray.remote(SandboxActor)
         self._actor_options = {"num_cpus": 1, "max_restarts": 0, **dict(actor_options or {})}
