@@ -99,10 +99,3 @@ def toposort(outputs: Iterable[Node]) -> list[Node]:
                 stack.pop()
                 order.append(node)
     return order
-
-
-def ancestors(node: Node) -> list[Node]:
-    """Every node ``node`` depends on, excluding itself, parents before children."""
-    order = toposort([node])
-    order.pop()
-    return order

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import networkx as nx
 
+from opto.trace.graph import toposort
+from opto.trace.nodes import IDENTITY_OPERATORS, ExceptionNode, MessageNode, ParameterNode, get_op_name
 from opto.viz.text import Ellipsis_, preview
 
 if TYPE_CHECKING:
@@ -21,21 +23,11 @@ Kind = Literal["parameter", "input", "op", "output", "exception"]
 KINDS: tuple[Kind, ...] = ("parameter", "input", "op", "output", "exception")
 
 # Ops that only pass their input through; pictures can skip them (``simple_visualization``).
-IDENTITY_OPS = frozenset({"identity", "clone"})
-
-
-def _node_classes() -> tuple[type, type, type, Any]:
-    # Imported on first use: opto.trace imports opto.viz lazily too, and neither may need the other
-    # at import time.
-    from opto.trace.nodes import ExceptionNode, MessageNode, ParameterNode, get_op_name
-
-    return ExceptionNode, MessageNode, ParameterNode, get_op_name
+IDENTITY_OPS = frozenset(IDENTITY_OPERATORS)
 
 
 def ancestors(*outputs: Node) -> list[Node]:
     """The outputs and everything they depend on, parents before children (topological order)."""
-    from opto.trace.graph import toposort
-
     return toposort(outputs)
 
 
@@ -72,7 +64,6 @@ def subgraph_to_networkx(
 def _export(
     order: Sequence[Node], outputs: Sequence[Node], value_limit: int, ellipsis: Ellipsis_
 ) -> nx.DiGraph:
-    exception_cls, message_cls, parameter_cls, get_op_name = _node_classes()
     keys: dict[int, str] = {}
     taken: set[str] = set()
     for node in order:
@@ -90,10 +81,10 @@ def _export(
     given = {id(n) for n in outputs}
     for node in order:
         is_root = not node.parents
-        is_message = isinstance(node, message_cls)
-        if isinstance(node, exception_cls):
+        is_message = isinstance(node, MessageNode)
+        if isinstance(node, ExceptionNode):
             kind: Kind = "exception"
-        elif isinstance(node, parameter_cls) and node.trainable:
+        elif isinstance(node, ParameterNode) and node.trainable:
             kind = "parameter"
         elif id(node) in given or (is_message and id(node) not in has_child):
             kind = "output"
@@ -106,7 +97,7 @@ def _export(
             kind=kind,
             name=str(node.name),
             py_name=str(getattr(node, "py_name", node.name)),
-            op=_op_name(node.description, get_op_name) if is_message else "",
+            op=_op_name(node.description) if is_message else "",
             value=preview(node.data, value_limit, ellipsis),
             value_type=type(node.data).__name__,
             description=str(node.description),
@@ -127,7 +118,7 @@ def _unique_key(name: str, taken: set[str]) -> str:
     return key
 
 
-def _op_name(description: Any, get_op_name: Any) -> str:
+def _op_name(description: Any) -> str:
     try:
         return str(get_op_name(description))
     except (ValueError, TypeError, AssertionError):
