@@ -16,9 +16,9 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import Any, Literal, Protocol
 
+from opto.records import Candidate, EvalResult
 from opto.runtime.limits import Limits
 from opto.runtime.objective import Objective, Ref
-from opto.runtime.types import Candidate, EvalResult
 
 
 class ExecutorShutdown(RuntimeError):

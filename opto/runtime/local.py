@@ -6,11 +6,11 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from opto.records import Candidate, EvalResult
 from opto.runtime.executor import Executor
 from opto.runtime.limits import Limits, default_workers, worker_env
 from opto.runtime.objective import Objective, Ref
 from opto.runtime.process import WorkerProcess
-from opto.runtime.types import Candidate, EvalResult
 
 
 class LocalSlot:

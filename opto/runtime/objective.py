@@ -16,7 +16,7 @@ import pickle
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from opto.runtime.types import EvalResult, Outcome
+from opto.records import EvalResult, Outcome
 
 Ref = str | Callable[..., Any]
 

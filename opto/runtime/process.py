@@ -19,7 +19,7 @@ import time
 from multiprocessing import Pipe
 from typing import Any
 
-from opto.runtime.types import EvalResult
+from opto.records import EvalResult
 from opto.runtime.worker import BOOTSTRAP
 
 _POLL_S = 0.25

@@ -15,11 +15,11 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from opto.records import Candidate, EvalResult
 from opto.runtime.executor import Executor
 from opto.runtime.limits import Limits, worker_env
 from opto.runtime.local import LocalSlot
 from opto.runtime.objective import Objective, Ref
-from opto.runtime.types import Candidate, EvalResult
 
 _GRACE_S = 30.0  # how much longer than the sandbox timeout the driver waits for an actor
 

@@ -20,8 +20,8 @@ import traceback
 from multiprocessing.connection import Connection
 from typing import Any
 
+from opto.records import to_jsonable
 from opto.runtime.objective import InvalidReturn, Objective, build_program, normalize_return, resolve_ref
-from opto.store.serialize import to_jsonable
 
 # Runs before opto is importable: it receives the run's sys.path first.
 BOOTSTRAP = (

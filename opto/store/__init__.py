@@ -17,7 +17,7 @@ from opto.store.errors import (
     StoreLockedError,
     StoreVersionError,
 )
-from opto.store.records import Event, LLMCallRecord, RunInfo
+from opto.store.rows import Event, LLMCallRecord, RunInfo
 from opto.store.run_store import RunStore
 from opto.store.schema import SCHEMA_VERSION
 

@@ -17,10 +17,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from opto.runtime.types import Candidate, EvalResult, new_id
+from opto.records import Candidate, EvalResult, dumps, new_id, to_jsonable
 from opto.store.connection import WriterLock, connect, transaction, translate_errors
 from opto.store.errors import _ABSENT, ConfigMismatchError, StoreCorruptError, StoreError, StoreVersionError
-from opto.store.records import (
+from opto.store.rows import (
     Event,
     LLMCallRecord,
     RunInfo,
@@ -29,7 +29,7 @@ from opto.store.records import (
     evaluation_from_row,
 )
 from opto.store.schema import DDL, FORMAT, SCHEMA_VERSION
-from opto.store.serialize import config_diff, digest, dumps, redact, to_jsonable
+from opto.store.serialize import config_diff, digest, redact
 
 OnConfigChange = Literal["error", "continue", "fork"]
 _TAIL_CHARS = 4000  # per stream, per evaluation: enough to read a traceback, small enough for 1e6 rows

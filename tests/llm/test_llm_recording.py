@@ -16,7 +16,7 @@ from opto.llm import (
     track_usage,
 )
 from opto.llm.testing import StubServer
-from opto.runtime.types import Candidate
+from opto.runtime import Candidate
 from opto.store import RunStore
 
 SECRET = "sk-test-SECRET-recording-8c1f0e"

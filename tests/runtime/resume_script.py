@@ -10,7 +10,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from opto.runtime import Candidate, evaluate_pending, make_executor, run_batch  # noqa: E402
+from opto.evaluate import evaluate_pending, run_batch  # noqa: E402
+from opto.runtime import Candidate, make_executor  # noqa: E402
 from opto.store import RunStore  # noqa: E402
 
 

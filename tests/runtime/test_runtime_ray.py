@@ -17,7 +17,8 @@ from sandbox_cases import (
 )
 from test_runtime_resume import check_resumed, kill_mid_batch
 
-from opto.runtime import Candidate, ExecutorShutdown, Limits, evaluate_pending, make_executor, run_batch
+from opto.evaluate import evaluate_pending, run_batch
+from opto.runtime import Candidate, ExecutorShutdown, Limits, make_executor
 from opto.runtime.limits import default_memory_mb
 from opto.store import RunStore
 

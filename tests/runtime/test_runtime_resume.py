@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import dataclasses
 import os
 import signal
 import subprocess
@@ -100,16 +99,3 @@ def check_resumed(store_path: Path, log: Path, at_kill: dict[str, tuple]) -> Non
     assert all(runs[cid] == 1 for cid in at_kill), "completed candidates must not be evaluated again"
     assert all(runs[f"c{i:02d}"] >= 1 for i in range(N))
 
-
-def test_run_batch_again_only_does_missing_work(tmp_path):
-    from opto.runtime import Candidate, LocalExecutor, run_batch
-
-    cands = [Candidate({"x": x}, id=f"x{x}") for x in range(4)]
-    seen = []
-    with RunStore.open(tmp_path / "run.db") as store, LocalExecutor("sandbox_objectives:square_error", workers=2) as ex:
-        first = run_batch(store, ex, cands[:2], on_result=seen.append)
-        again = run_batch(store, ex, [*cands, cands[3]], on_result=seen.append)
-        assert [r.score for r in again] == [-9.0, -4.0, -1.0, 0.0, 0.0]
-        assert again[:2] == [dataclasses.replace(r, stdout_tail="", stderr_tail="") for r in first]
-        assert sorted(r.candidate_id for r in seen) == ["x0", "x1", "x2", "x3"]
-        assert store.counts()["evaluations"] == 4

@@ -12,7 +12,7 @@ from opto.runtime import (
     Candidate,
     CandidateCodeError,
     EvalResult,
-    Failure,
+    EvaluationFailure,
     Limits,
     Objective,
     Outcome,
@@ -159,7 +159,7 @@ def test_types():
     with pytest.raises(TypeError, match="mapping"):
         Candidate([1, 2])  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="unknown failure reason"):
-        Failure("oops", "m")  # type: ignore[arg-type]
+        EvaluationFailure("oops", "m")  # type: ignore[arg-type]
     r = EvalResult.failed("c", "timeout", "too slow", stdout_tail="out", stderr_tail="err")
     assert not r.ok and r.failure.output_tail == "[stdout]\nout\n[stderr]\nerr"
 

@@ -1,16 +1,18 @@
-"""run_batch: whatever a candidate returns is committed, so a run never dies of it, nor does its resume."""
+"""opto.evaluate: whatever a candidate returns is committed, so a run never dies of it, nor does its resume."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
 
-from opto.runtime import Candidate, EvalResult, Executor, LocalExecutor, evaluate_pending, run_batch
+from opto.evaluate import evaluate_pending, run_batch
+from opto.records import EvaluationFailure
+from opto.runtime import Candidate, EvalResult, Executor, LocalExecutor
 from opto.runtime.executor import NO_INPUT
-from opto.runtime.types import Failure
 from opto.store import RunStore
 
 
@@ -34,7 +36,7 @@ def test_a_result_the_store_refuses_is_committed_as_a_failure(tmp_path):
         "nan_art": EvalResult("nan_art", True, score=1.0, scores={"score": 1.0}, artifacts={"loss": math.nan},
                               stdout_tail="printed"),
         "inf": EvalResult("inf", True, score=-math.inf, scores={"score": -math.inf}),
-        "surrogate": EvalResult("surrogate", False, failure=Failure("exception", "ValueError: \ud800"),
+        "surrogate": EvalResult("surrogate", False, failure=EvaluationFailure("exception", "ValueError: \ud800"),
                                 feedback="exception: \ud800"),
         "fine": EvalResult("fine", True, score=2.0, scores={"score": 2.0}),
     }
@@ -73,3 +75,16 @@ def test_non_finite_scores_and_nan_artifacts_fail_the_candidate_not_the_run(tmp_
     assert numpy.ok and numpy.artifacts == {"a": [0, 1, 2], "b": 1.5}
     with RunStore.open(path) as store, LocalExecutor("sandbox_objectives:run_code", workers=1) as ex:
         assert evaluate_pending(store, ex) == []  # nothing was left in flight to block the resume
+
+
+@pytest.mark.integration
+def test_run_batch_again_only_does_missing_work(tmp_path):
+    cands = [Candidate({"x": x}, id=f"x{x}") for x in range(4)]
+    seen = []
+    with RunStore.open(tmp_path / "run.db") as store, LocalExecutor("sandbox_objectives:square_error", workers=2) as ex:
+        first = run_batch(store, ex, cands[:2], on_result=seen.append)
+        again = run_batch(store, ex, [*cands, cands[3]], on_result=seen.append)
+        assert [r.score for r in again] == [-9.0, -4.0, -1.0, 0.0, 0.0]
+        assert again[:2] == [dataclasses.replace(r, stdout_tail="", stderr_tail="") for r in first]
+        assert sorted(r.candidate_id for r in seen) == ["x0", "x1", "x2", "x3"]
+        assert store.counts()["evaluations"] == 4

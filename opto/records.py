@@ -1,14 +1,18 @@
-"""Typed values that cross the sandbox boundary: candidates in, evaluation results out.
+"""The vocabulary shared by the sandbox runtime and the run store: candidates in, results out.
 
-They are frozen dataclasses (not pydantic models) because they are pickled to and from worker
-processes on every evaluation and must stay cheap; the run store turns them into rows.
+It sits below both (it imports nothing else of opto), so a sandbox worker can build results and
+convert artifacts without loading the store or sqlite3, and the store can keep results without
+loading the runtime. The values are frozen dataclasses (not pydantic models) because they are
+pickled to and from worker processes on every evaluation and must stay cheap.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 FailureReason = Literal["timeout", "memory", "crash", "signal", "exception", "invalid_return"]
@@ -25,8 +29,9 @@ class Candidate:
     """One set of parameter values to evaluate, with where it came from.
 
     values: parameter name -> value (code text, prompt text, numbers); JSON-serializable so the
-      run store can keep it. parent_ids/operator/llm_call_id record lineage; generation/island
-      place it in an evolutionary search.
+      run store can keep it (its ``param_values`` column). parent_ids/operator/llm_call_id record
+      lineage; generation/island place it in an evolutionary search; meta holds extras such as
+      the operator's "thought".
     """
 
     values: Mapping[str, Any]
@@ -48,8 +53,12 @@ class Candidate:
 
 
 @dataclasses.dataclass(frozen=True)
-class Failure:
-    """Why an evaluation failed: the reason (one of FAILURE_REASONS), a message, and output tail."""
+class EvaluationFailure:
+    """Why an evaluation failed: the reason (one of FAILURE_REASONS), a message, and output tail.
+
+    Named for whose failure it is: an LLM call's failure and a traced call's failure are other
+    classes (opto.llm, opto.trace).
+    """
 
     reason: FailureReason
     message: str
@@ -91,7 +100,7 @@ class EvalResult:
     scores: Mapping[str, float] = dataclasses.field(default_factory=dict)
     feedback: str = ""
     artifacts: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-    failure: Failure | None = None
+    failure: EvaluationFailure | None = None
     duration_s: float = 0.0
     stdout_tail: str = ""
     stderr_tail: str = ""
@@ -113,7 +122,7 @@ class EvalResult:
         return cls(
             candidate_id=candidate_id,
             ok=False,
-            failure=Failure(reason, message, output_tail(stdout_tail, stderr_tail)),
+            failure=EvaluationFailure(reason, message, output_tail(stdout_tail, stderr_tail)),
             feedback=f"{reason}: {message}",
             duration_s=duration_s,
             stdout_tail=stdout_tail,
@@ -131,3 +140,60 @@ def output_tail(stdout: str, stderr: str, limit: int = 4000) -> str:
     if stderr:
         parts.append("[stderr]\n" + stderr[-half:])
     return "\n".join(parts)
+
+
+# -- JSON data: what a worker sends back as artifacts and what the store keeps ----------------------
+
+
+def to_jsonable(value: Any, where: str = "value") -> Any:
+    """Plain JSON data from mappings, sequences, dataclasses, pydantic models and numpy values.
+
+    Raises TypeError naming ``where`` (and, for NaN or infinity, the entry that holds it).
+    """
+    if hasattr(value, "model_dump"):
+        value = value.model_dump(mode="json")
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    try:
+        return json.loads(json.dumps(value, allow_nan=False, default=json_default(where)))
+    except ValueError as exc:
+        raise TypeError(json_error(value, where, exc)) from None
+
+
+def dumps(value: Any, where: str = "value") -> str:
+    """Canonical JSON text (sorted keys, compact, no NaN) for storage and digests."""
+    try:
+        return json.dumps(value, sort_keys=True, allow_nan=False, default=json_default(where), separators=(",", ":"))
+    except ValueError as exc:
+        raise TypeError(json_error(value, where, exc)) from None
+
+
+def json_default(where: str) -> Callable[[Any], Any]:
+    """``json.dumps(default=...)``: numpy values become numbers and lists, sets sorted lists."""
+
+    def default(obj: Any) -> Any:
+        if hasattr(obj, "tolist"):  # numpy scalars and arrays
+            return obj.tolist()
+        if isinstance(obj, (set, frozenset)):
+            return sorted(obj, key=repr)
+        raise TypeError(f"{where} must be JSON data; {type(obj).__name__} {obj!r:.80} is not (convert it first)")
+
+    return default
+
+
+def json_error(value: Any, where: str, exc: ValueError) -> str:
+    """The message for a ValueError from json.dumps; for NaN/inf it names the entry that holds it."""
+    try:
+        plain = json.loads(json.dumps(value, default=json_default(where)))  # NaN/inf kept, numpy converted
+    except ValueError:  # e.g. a circular reference
+        return f"{where} must be JSON data: {exc}"
+    stack: list[tuple[str, Any]] = [(where, plain)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return f"{where} must be JSON data, which has no NaN or infinity: {path} is {item!r}"
+        if isinstance(item, dict):
+            stack.extend((f"{path}[{k!r}]", v) for k, v in reversed(item.items()))
+        elif isinstance(item, list):
+            stack.extend((f"{path}[{i}]", v) for i, v in reversed(list(enumerate(item))))
+    return f"{where} must be JSON data, which has no NaN or infinity"

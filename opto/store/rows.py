@@ -1,4 +1,7 @@
-"""Read-side records of a run store (candidates and evaluations reuse opto.runtime's types)."""
+"""Rows of a run store: the read-side records, and candidates/evaluations to and from rows.
+
+Candidates and evaluations are opto.records' types, the same ones the sandbox runtime hands out.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,7 @@ import sqlite3
 import time
 from typing import Any
 
-from opto.runtime.types import Candidate, EvalResult, Failure, output_tail
-from opto.store.serialize import dumps
+from opto.records import Candidate, EvalResult, EvaluationFailure, dumps, output_tail
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +69,7 @@ def candidate_from_row(r: sqlite3.Row) -> Candidate:
 def evaluation_from_row(r: sqlite3.Row) -> EvalResult:
     failure = None
     if r["failure_reason"]:
-        failure = Failure(r["failure_reason"], r["failure_message"] or "", output_tail(r["stdout_tail"], r["stderr_tail"]))
+        failure = EvaluationFailure(r["failure_reason"], r["failure_message"] or "", output_tail(r["stdout_tail"], r["stderr_tail"]))
     return EvalResult(candidate_id=r["candidate_id"], ok=bool(r["ok"]), score=r["score"], scores=json.loads(r["scores"]),
                       feedback=r["feedback"], artifacts=json.loads(r["artifacts"]), failure=failure,
                       duration_s=r["duration_s"], stdout_tail=r["stdout_tail"], stderr_tail=r["stderr_tail"])

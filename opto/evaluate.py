@@ -1,20 +1,24 @@
 """The resumable evaluation loop: evaluate candidates, committing each result as it completes.
 
-A run killed at any point (even SIGKILL) loses no finished evaluation: each is committed by itself.
-Reopening the store re-queues what was in flight, and ``evaluate_pending`` finishes the job. The
-evolutionary backend and the trainer build on these two functions.
+It joins an executor (opto.runtime) and a run store (opto.store), so it sits above both; neither
+of them imports it. A run killed at any point (even SIGKILL) loses no finished evaluation: each is
+committed by itself. Reopening the store re-queues what was in flight, and ``evaluate_pending``
+finishes the job. The evolutionary backend and the trainer build on these two functions.
+
+    from opto.evaluate import run_batch
+    results = run_batch(store, executor, candidates, input_key="train")
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from opto.records import Candidate, EvalResult
 from opto.runtime.executor import NO_INPUT, Executor
-from opto.runtime.types import Candidate, EvalResult
+from opto.store import RunStore
 
-if TYPE_CHECKING:  # the store imports opto.runtime.types; avoid a runtime import cycle
-    from opto.store import RunStore
+__all__ = ["evaluate_pending", "run_batch"]
 
 
 def run_batch(
