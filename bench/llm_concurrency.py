@@ -26,7 +26,7 @@ from opto.llm import OpenAICompatible, Request, acomplete_many, complete_many  #
 from opto.llm.testing import StubServer  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import emit  # noqa: E402
+from benchlib import add_arguments, emit  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "llm_concurrency.json"
 
@@ -77,6 +77,7 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=8)
     ap.add_argument("--latency", type=float, default=0.2)
     ap.add_argument("--rounds", type=int, default=5)
+    add_arguments(ap)
     args = ap.parse_args()
     result = {
         "benchmark": "llm_concurrency",
@@ -84,7 +85,7 @@ def main() -> int:
         **measure(args.n, args.latency, args.rounds),
     }
     result["pass"] = result["ratio_async"] <= 2.0 and result["ratio_threads"] <= 2.0
-    return emit(RESULTS, result)
+    return emit(RESULTS, result, update_tracked=args.update_tracked)
 
 
 if __name__ == "__main__":

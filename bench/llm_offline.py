@@ -26,7 +26,7 @@ import openai  # noqa: E402
 from opto.llm import LocalLM, LocalServer, OpenAICompatible, Request, find_embedded_model  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import emit  # noqa: E402
+from benchlib import add_arguments, emit  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "llm_offline.json"
 
@@ -108,6 +108,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--max-tokens", type=int, default=64)
+    add_arguments(ap)
     args = ap.parse_args()
     result = {
         "benchmark": "llm_offline",
@@ -124,7 +125,7 @@ def main() -> int:
         "server": via_server(args.rounds, args.max_tokens),
     }
     result["machine"]["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
-    return emit(RESULTS, result)
+    return emit(RESULTS, result, update_tracked=args.update_tracked)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Both clients call the same in-process OpenAI-compatible stub (opto.llm.testing.S
 HTTP keep-alive; calls are interleaved (raw, opto, raw, opto, ...) so machine noise hits both alike.
 The overhead is the difference of medians. Target: <= 1 ms per call.
 
-    .venv/bin/python bench/llm_overhead.py [--calls 400]     # writes bench/results/llm_overhead.json
+    .venv/bin/python bench/llm_overhead.py [--calls 400]     # writes bench/results/local/llm_overhead.json
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from opto.llm import OpenAICompatible, Request, ResponseCache  # noqa: E402
 from opto.llm.testing import StubServer  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import emit  # noqa: E402
+from benchlib import add_arguments, emit  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "llm_overhead.json"
 MESSAGES = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Say hi."}]
@@ -83,6 +83,7 @@ def measure(calls: int) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--calls", type=int, default=400)
+    add_arguments(ap)
     args = ap.parse_args()
     result = {
         "benchmark": "llm_overhead",
@@ -91,7 +92,7 @@ def main() -> int:
         **measure(args.calls),
     }
     result["pass"] = result["overhead_cache_miss_ms"] <= 1.0 and result["overhead_no_cache_ms"] <= 1.0
-    return emit(RESULTS, result)
+    return emit(RESULTS, result, update_tracked=args.update_tracked)
 
 
 if __name__ == "__main__":

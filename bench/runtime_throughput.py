@@ -2,7 +2,8 @@
 
     python bench/runtime_throughput.py [--quick] [--no-ray]
 
-Prints JSON and writes bench/results/runtime_throughput.json. Measures:
+Prints JSON and writes bench/results/local/runtime_throughput.json (--update-tracked: the tracked
+bench/results/ copy). Measures:
 - scaling: wall time of N CPU-bound 0.2 s evaluations with 1 and with 2 workers (target >= 1.8x);
 - overhead: latency of a trivial objective submitted one at a time (submit -> result), and the
   batch cost per evaluation (map of many trivial candidates on one worker) (target <= 5 ms locally).
@@ -11,7 +12,6 @@ Prints JSON and writes bench/results/runtime_throughput.json. Measures:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -21,6 +21,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
+
+from benchlib import add_arguments, emit  # noqa: E402
 
 from opto.runtime import Candidate, make_executor  # noqa: E402
 
@@ -66,6 +68,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer evaluations")
     parser.add_argument("--no-ray", action="store_true")
+    add_arguments(parser)
     args = parser.parse_args()
     n_busy, n_trivial = (10, 200) if args.quick else (20, 1000)
     out: dict[str, object] = {
@@ -85,10 +88,7 @@ def main() -> None:
                           "scaling": scaling("ray", n_busy, 0.2),
                           "overhead": overhead("ray", n_trivial // 2)}
             ray.shutdown()
-    text = json.dumps(out, indent=2)
-    print(text)
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "runtime_throughput.json").write_text(text + "\n")
+    emit(HERE / "results" / "runtime_throughput.json", out, update_tracked=args.update_tracked)
 
 
 if __name__ == "__main__":

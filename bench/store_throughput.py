@@ -2,15 +2,14 @@
 
     python bench/store_throughput.py [--n 10000]
 
-Prints JSON and writes bench/results/store_throughput.json. Each evaluation is its own committed
-transaction (as the driver writes them), with a realistic payload: a ~1 KB code candidate, two
+Prints JSON and writes bench/results/local/store_throughput.json (--update-tracked: the tracked
+bench/results/ copy). Each evaluation is its own committed transaction (as the driver writes them), with a realistic payload: a ~1 KB code candidate, two
 named scores, ~200 characters of feedback and, for failures (1 in 10), a 2 KB output tail.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -19,7 +18,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+sys.path[:0] = [str(HERE.parent), str(HERE)]
+
+from benchlib import add_arguments, emit  # noqa: E402
 
 from opto.runtime import Candidate, EvalResult  # noqa: E402
 from opto.store import RunStore  # noqa: E402
@@ -42,6 +43,7 @@ def payload(i: int) -> tuple[Candidate, EvalResult]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=10_000)
+    add_arguments(parser)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "run.db"
@@ -78,10 +80,7 @@ def main() -> None:
         "reopen_pending_scan_ms": round(t_resume * 1e3, 2),
         "payload": "1 KB code candidate; 2 scores; ~200 char feedback; 10 % failures with a 2 KB stderr tail",
     }
-    text = json.dumps(out, indent=2)
-    print(text)
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "store_throughput.json").write_text(text + "\n")
+    emit(HERE / "results" / "store_throughput.json", out, update_tracked=args.update_tracked)
 
 
 if __name__ == "__main__":

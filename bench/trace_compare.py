@@ -4,7 +4,8 @@ Each workload runs in a fresh subprocess of each interpreter (so one workload's 
 cannot touch the next), with a timeout and an address-space cap. trace-opt runs isolated (``-I``,
 cwd outside the repo) so it imports its own ``opto``; ours runs with the repo on ``sys.path``.
 
-    .venv/bin/python bench/trace_compare.py            # full run, writes bench/results/trace_compare.json
+    .venv/bin/python bench/trace_compare.py            # full run, writes bench/results/local/trace_compare.json
+    .venv/bin/python bench/trace_compare.py --update-tracked   # ... and the tracked bench/results/ copy
     .venv/bin/python bench/trace_compare.py --quick --traceopt-python /tmp/traceopt-venv/bin/python
 """
 
@@ -23,6 +24,9 @@ import time
 import venv
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import add_arguments, output_path  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -344,7 +348,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mem-limit-mb", type=int, default=6144, help="address-space cap per run (0: none)")
     parser.add_argument("--rounds", type=int, default=3,
                         help="overhead workloads: alternate the two sides this many times, keep each side's best")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--out", type=Path, help="result JSON (default: see --update-tracked)")
+    add_arguments(parser)
     parser.add_argument("--markdown", type=Path, help="also write the table (markdown) here")
     parser.add_argument("--from-json", type=Path, help="only render --markdown from an earlier run's JSON")
     args = parser.parse_args(argv)
@@ -381,6 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         "ours": results["ours"],
         "traceopt": results["traceopt"],
     }
+    args.out = args.out or output_path(RESULTS, args.update_tracked)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     for row in rows:
