@@ -3,8 +3,9 @@
     python bench/store_throughput.py [--n 10000]
 
 Prints JSON and writes bench/results/local/store_throughput.json (--update-tracked: the tracked
-bench/results/ copy). Each evaluation is its own committed transaction (as the driver writes them), with a realistic payload: a ~1 KB code candidate, two
-named scores, ~200 characters of feedback and, for failures (1 in 10), a 2 KB output tail.
+bench/results/ copy). Each evaluation is its own committed transaction (as the driver writes
+them), with a realistic payload: a ~1 KB code candidate, two named scores, ~200 characters of
+feedback and, for failures (1 in 10), a 2 KB output tail.
 """
 
 from __future__ import annotations
