@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import abc
 import concurrent.futures as cf
-import dataclasses
 import queue
 import threading
 from collections.abc import Iterable, Iterator
@@ -58,12 +57,10 @@ class Executor(abc.ABC):
         self._killed = False
         self._threads: list[threading.Thread] = []
 
-    def _configure(self, limits: Limits | None, **overrides: Any) -> None:
-        """Check the objective and fix the limits every slot uses (keyword shortcuts override ``limits``)."""
+    def _configure(self, limits: Limits | None, options: dict[str, Any]) -> None:
+        """Check the objective and fix the sandbox options every slot uses (keywords override ``limits``)."""
+        self.limits = Limits.merged(limits, **options)
         self.objective.validate()
-        base = limits or Limits()
-        changes = {k: v for k, v in overrides.items() if v is not None}
-        self.limits = dataclasses.replace(base, **changes) if changes else base
         self.memory_mb = self.limits.memory_cap_mb(self.workers)  # the same rule for every executor
         self._payload = self.objective.dumps()
 

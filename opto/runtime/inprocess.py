@@ -1,8 +1,10 @@
-"""Compile a user's own trainable bundle code in this process.
+"""Compile a trainable bundle's rewritten code in the user's process, where the bundle is called.
 
-Untrusted candidate code (evolutionary search) runs in sandboxed workers; this is for
-``@bundle(trainable=True)`` code the user asked to optimize and run in-process, as trace-opt does.
-The exec itself happens in ``opto.runtime.source.define``, the library's single exec call.
+Population search runs candidate code in sandboxed workers (``load_function`` inside an
+objective). A ``@bundle(trainable=True)`` function is different: the user asked for their own
+function to be rewritten and called from their program, so its current source runs in the user's
+process, as in trace-opt; a failure there is reported to the optimizer as an exception node. The
+exec itself happens in ``opto.runtime.source.define``, the library's single exec call.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import dataclasses
 import os
 import re
 from collections.abc import Mapping
+from typing import Any
 
 # Environment variables that hold credentials (names compared upper-cased):
 # - the name contains PASSWORD, PASSWD, SECRET, TOKEN (not TOKENIZER...), APIKEY, API_KEY,
@@ -50,7 +51,11 @@ def default_memory_mb(workers: int) -> int | None:
 
 @dataclasses.dataclass(frozen=True)
 class Limits:
-    """Per-evaluation limits enforced by the sandbox.
+    """The sandbox options every executor takes: per-evaluation limits and the workers' setup.
+
+    One frozen object, so LocalExecutor and RayExecutor (and make_executor) accept the same
+    settings with the same meaning; each field may also be passed to an executor as a keyword
+    (``LocalExecutor(obj, timeout_s=10)`` is ``LocalExecutor(obj, limits=Limits(timeout_s=10))``).
 
     timeout_s: wall-clock seconds per evaluation; past it the worker and its children are killed.
     memory_mb: address-space cap per worker (RLIMIT_AS); None = default_memory_mb(workers), 0 = none.
@@ -58,6 +63,8 @@ class Limits:
     scrub_env: drop credential-looking variables (API keys, tokens, passwords, URLs with a password;
       see is_secret) from the workers' environment; env_keep lists names to keep anyway, env adds
       or overrides variables.
+    extra_sys_path: directories put in front of the workers' sys.path (the run's own sys.path
+      follows), for objectives that live outside it.
     """
 
     timeout_s: float = 60.0
@@ -66,14 +73,40 @@ class Limits:
     scrub_env: bool = True
     env_keep: tuple[str, ...] = ()
     env: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    extra_sys_path: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if not self.timeout_s > 0:
-            raise ValueError(f"timeout_s must be > 0 seconds, got {self.timeout_s}")
+        if isinstance(self.timeout_s, bool) or not isinstance(self.timeout_s, (int, float)) or not self.timeout_s > 0:
+            raise ValueError(f"timeout_s must be a number of seconds > 0, got {self.timeout_s!r}")
         if self.memory_mb is not None and self.memory_mb < 0:
             raise ValueError(f"memory_mb must be >= 0 (0 = no cap), got {self.memory_mb}")
         if self.output_bytes < 0:
             raise ValueError(f"output_bytes must be >= 0, got {self.output_bytes}")
+        if not isinstance(self.env, Mapping):
+            raise TypeError(f"env must be a mapping of variable name -> value, got {type(self.env).__name__}")
+        for name in ("env_keep", "extra_sys_path"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                raise TypeError(f"{name} must be a sequence of str, got the str {value!r}; wrap it: ({value!r},)")
+            object.__setattr__(self, name, tuple(value))
+
+    @classmethod
+    def merged(cls, limits: Limits | None = None, **options: Any) -> Limits:
+        """``limits`` (default: the defaults) with the keyword options an executor was given applied.
+
+        A keyword given as None is left out (the value from ``limits`` stands), as before options
+        were one object.
+        """
+        if limits is not None and not isinstance(limits, Limits):
+            raise TypeError(f"limits must be an opto.runtime.Limits, got {type(limits).__name__}")
+        fields = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(options) - set(fields))
+        if unknown:
+            raise TypeError(f"unknown executor option(s) {unknown}; the sandbox options are {fields} "
+                            "(see opto.runtime.Limits)")
+        base = limits if limits is not None else cls()
+        given = {k: v for k, v in options.items() if v is not None}
+        return dataclasses.replace(base, **given) if given else base
 
     def memory_cap_mb(self, workers: int) -> int | None:
         """The cap actually applied, None for no cap."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
 from typing import Any
 
 from opto.records import Candidate, EvalResult
@@ -63,8 +62,8 @@ class LocalExecutor(Executor):
     """Evaluate candidates in ``workers`` sandboxed processes on this machine.
 
     Each worker is reused across evaluations and replaced after a timeout, crash, signal or memory
-    failure. Limits (timeout, memory cap, output tail, environment scrubbing) are per evaluation;
-    pass them as ``limits=Limits(...)`` or as keyword shortcuts ``timeout_s=``, ``memory_mb=``.
+    failure. The sandbox options (timeout, memory cap, output tail, environment, sys.path) are one
+    ``Limits``: pass ``limits=Limits(...)``, or any of its fields as a keyword (``timeout_s=10``).
     """
 
     def __init__(
@@ -73,20 +72,15 @@ class LocalExecutor(Executor):
         workers: int | None = None,
         *,
         limits: Limits | None = None,
-        timeout_s: float | None = None,
-        memory_mb: int | None = None,
-        scrub_env: bool | None = None,
-        env: Mapping[str, str] | None = None,
-        extra_sys_path: list[str] | None = None,
+        **options: Any,
     ) -> None:
         super().__init__(objective, workers or default_workers())
-        self._configure(limits, timeout_s=timeout_s, memory_mb=memory_mb, scrub_env=scrub_env, env=env)
+        self._configure(limits, options)
         self._env = worker_env(self.limits)
-        self._extra_sys_path = extra_sys_path
         self._start_threads()
 
     def _open_slot(self, index: int) -> LocalSlot:
-        return LocalSlot(self._payload, self.limits, self.memory_mb, self._env, self._extra_sys_path)
+        return LocalSlot(self._payload, self.limits, self.memory_mb, self._env, list(self.limits.extra_sys_path))
 
     def worker_pids(self) -> list[int]:
         """Pids of the live worker processes (for monitoring and tests)."""

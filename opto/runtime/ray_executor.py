@@ -118,7 +118,8 @@ class RaySlot:
 class RayExecutor(Executor):
     """Evaluate candidates in ``workers`` Ray actors, each with one sandbox worker process.
 
-    Same interface and failure semantics as LocalExecutor. Connects to Ray with
+    Same interface, sandbox options (``limits=Limits(...)`` or its fields as keywords) and failure
+    semantics as LocalExecutor. Connects to Ray with
     ``ray.init(address, **init_kwargs)`` unless Ray is already initialized; ``workers`` defaults
     to the cluster's CPU count; ``actor_options`` go to ``.options()`` (e.g. resources, runtime_env).
     """
@@ -129,23 +130,21 @@ class RayExecutor(Executor):
         workers: int | None = None,
         *,
         limits: Limits | None = None,
-        timeout_s: float | None = None,
-        memory_mb: int | None = None,
-        scrub_env: bool | None = None,
-        env: Mapping[str, str] | None = None,
         address: str | None = None,
         init_kwargs: Mapping[str, Any] | None = None,
         actor_options: Mapping[str, Any] | None = None,
         startup_timeout_s: float = 120.0,
+        **options: Any,
     ) -> None:
+        Limits.merged(limits, **options)  # bad options fail before Ray starts
         ray = self._ray = _ray()
         if not ray.is_initialized():
             ray.init(address=address, **dict(init_kwargs or {}))
         if workers is None:
             workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
         super().__init__(objective, workers)
-        self._configure(limits, timeout_s=timeout_s, memory_mb=memory_mb, scrub_env=scrub_env, env=env)
-        self._sys_path = [os.path.abspath(p) if p else os.getcwd() for p in sys.path]
+        self._configure(limits, options)
+        self._sys_path = [os.path.abspath(p) if p else os.getcwd() for p in [*self.limits.extra_sys_path, *sys.path]]
         self._actor_cls = ray.remote(SandboxActor)
         self._actor_options = {"num_cpus": 1, "max_restarts": 0, **dict(actor_options or {})}
         self._startup_timeout_s = startup_timeout_s

@@ -1,9 +1,18 @@
-"""Turn candidate code text into a callable — the one place LLM-written code is exec'd.
+"""Turn code text into a callable: ``define`` holds the library's one ``exec`` call.
 
-Call ``load_function`` inside an objective, which the executors run in a sandboxed worker
-process; never in the run process itself. Compile errors become a ``CandidateCodeError`` (an
-evaluation failure with reason "exception") whose message shows the offending line, so that the
-feedback an optimizer reads says what to fix.
+That code runs in one of two places, by design:
+
+- **Population search** (many candidates, most of them bad): the objective calls
+  ``load_function`` inside a sandboxed worker process (opto.runtime's executors), so a candidate
+  that hangs, eats memory or crashes costs a worker, never the run.
+- **A trainable bundle** (``@bundle(trainable=True)``): its rewritten source is compiled by
+  ``opto.runtime.inprocess.compile_function`` and runs in the user's own process, where the rest
+  of the user's program runs, as in trace-opt; the optimizer changes the user's code, and the user
+  runs it.
+
+Compile errors from ``load_function`` become a ``CandidateCodeError`` (an evaluation failure with
+reason "exception") whose message shows the offending line, so that the feedback an optimizer
+reads says what to fix.
 """
 
 from __future__ import annotations
@@ -30,6 +39,9 @@ def _syntax_message(exc: SyntaxError, source: str) -> str:
 
 def define(source: str, namespace: dict[str, Any], label: str = "candidate") -> tuple[dict[str, Any], list[str]]:
     """Parse, compile and execute ``source`` in a copy of ``namespace``: the single exec call.
+
+    It runs in the calling process: a sandbox worker for candidates, the user's process for a
+    trainable bundle's rewrite (see the module docstring).
 
     Returns the namespace after execution and the names of the top-level functions defined.
     Raises SyntaxError / ValueError as Python does; callers decide how to report them.

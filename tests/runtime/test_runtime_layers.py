@@ -59,3 +59,13 @@ def test_no_file_imports_a_sibling_or_a_layer_above(package, forbidden):
 
 def test_records_imports_no_opto_module_at_all():
     assert _opto_imports(OPTO / "records.py") == set()
+
+
+def test_one_exec_site_in_the_whole_library():
+    """Candidate code and trainable bundles' rewrites are both run by opto.runtime.source.define."""
+    sites = []
+    for path in sorted(OPTO.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("exec", "eval"):
+                sites.append(f"{path.relative_to(OPTO.parent)}:{node.lineno}")
+    assert len(sites) == 1 and sites[0].startswith("opto/runtime/source.py:"), sites

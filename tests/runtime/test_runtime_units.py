@@ -153,6 +153,28 @@ def test_limits_validate():
     assert Limits().memory_cap_mb(1) >= 1024
 
 
+def test_sandbox_options_are_one_limits_object_with_keyword_shortcuts():
+    base = Limits(timeout_s=5, env={"A": "1"})
+    merged = Limits.merged(base, timeout_s=2, memory_mb=None, extra_sys_path=["/x"])
+    assert merged == Limits(timeout_s=2, env={"A": "1"}, extra_sys_path=("/x",))  # None: keep the base value
+    assert Limits.merged(None) == Limits() and Limits.merged(base) is base
+    with pytest.raises(TypeError, match=r"unknown executor option\(s\) \['timeout'\].*timeout_s"):
+        Limits.merged(None, timeout=3)
+    with pytest.raises(TypeError, match="must be an opto.runtime.Limits"):
+        Limits.merged({"timeout_s": 3})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="wrap it"):
+        Limits(extra_sys_path="/x")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="timeout_s must be a number"):
+        Limits(timeout_s="10")  # type: ignore[arg-type]
+
+
+def test_executors_take_the_same_options_and_reject_unknown_ones():
+    from opto.runtime import LocalExecutor
+
+    with pytest.raises(TypeError, match="unknown executor option"):
+        LocalExecutor("sandbox_objectives:trivial", workers=1, timeot_s=3)
+
+
 def test_types():
     c = Candidate({"x": 1}, parent_ids=["a"])
     assert c.parent_ids == ("a",) and len(c.id) == 16 and Candidate({}).id != c.id
