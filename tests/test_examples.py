@@ -21,4 +21,10 @@ def test_trace_basics_example(tmp_path):
     png = (tmp_path / "trace_basics.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / "trace_basics.svg").read_text().lstrip().startswith(("<?xml", "<svg", "<!--"))
-    assert "digraph" in (tmp_path / "trace_basics.dot").read_text()
+    dot = (tmp_path / "trace_basics.dot").read_text()
+    assert dot.startswith("digraph")
+    # The first picture explains itself: a legend, the scoring function by name, code as lines.
+    assert "subgraph cluster_legend" in dot and "trainable parameter" in dot
+    assert "<B>score_answer</B> <I>(eval:0)</I>" in dot
+    code = next(line for line in dot.splitlines() if "source of score_answer" in line)
+    assert "\\n" not in code and code.count('<BR ALIGN="LEFT"/>') == 3

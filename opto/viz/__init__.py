@@ -5,10 +5,11 @@ Trace graphs::
     from opto import viz
     viz.to_networkx(output)                 # networkx.DiGraph with kind/name/op/value/... attributes
     viz.to_digraph(output)                  # graphviz.Digraph (what ``backward(visualize=True)`` returns)
-    viz.render(output, path="graph.svg")    # write DOT, SVG or PNG
+    viz.render(output, path="graph.svg")    # write DOT, SVG or PNG (with a legend; legend=False: none)
 """
 
 from opto.viz.digraph import (
+    LEGEND,
     STYLES,
     GraphvizNotFoundError,
     digraph_from_nodes,
@@ -17,11 +18,12 @@ from opto.viz.digraph import (
     to_digraph,
 )
 from opto.viz.graph import IDENTITY_OPS, KINDS, ancestors, subgraph_to_networkx, to_networkx
-from opto.viz.text import preview, shorten
+from opto.viz.text import preview, shorten, text_lines
 
 __all__ = [
     "IDENTITY_OPS",
     "KINDS",
+    "LEGEND",
     "STYLES",
     "GraphvizNotFoundError",
     "ancestors",
@@ -31,6 +33,7 @@ __all__ = [
     "run_dot",
     "shorten",
     "subgraph_to_networkx",
+    "text_lines",
     "to_digraph",
     "to_networkx",
 ]

@@ -46,6 +46,17 @@ STYLES: dict[str, dict[str, str]] = {
     },
 }
 
+# What each look means, for the legend drawn beside the graph.
+LEGEND: dict[str, str] = {
+    "parameter": "trainable parameter",
+    "input": "input (not trained)",
+    "op": "operation",
+    "output": "output",
+    "exception": "exception",
+}
+LEGEND_CLUSTER = "cluster_legend"
+MONOSPACE = "monospace"  # fontconfig's alias: code keeps its indentation
+
 _INSTALL_HINT = (
     "the graphviz 'dot' executable is not installed or not on PATH; install it with "
     "`apt-get install graphviz` (Debian/Ubuntu) or `brew install graphviz` (macOS), "
@@ -62,14 +73,17 @@ def to_digraph(
     print_limit: int = 100,
     simple_visualization: bool = True,
     reverse_plot: bool = False,
+    legend: bool = True,
 ) -> graphviz.Digraph:
     """A styled ``graphviz.Digraph`` of the outputs' graph (or of an exported networkx graph).
 
     ``simple_visualization`` hides identity/clone ops, linking their input straight to their
-    users; ``reverse_plot`` draws edges child → parent; ``print_limit`` bounds each shown value.
+    users; ``reverse_plot`` draws edges child → parent; ``print_limit`` bounds each shown value
+    (multi-line strings such as code are drawn as lines, each capped); ``legend`` adds a box
+    that names each node look used in the picture.
     """
     graph = _as_networkx(graph_or_outputs, print_limit)
-    return _draw(graph, print_limit, simple_visualization, reverse_plot)
+    return _draw(graph, print_limit, simple_visualization, reverse_plot, legend)
 
 
 def digraph_from_nodes(
@@ -77,10 +91,11 @@ def digraph_from_nodes(
     print_limit: int = 100,
     simple_visualization: bool = True,
     reverse_plot: bool = False,
+    legend: bool = True,
 ) -> graphviz.Digraph:
     """Draw exactly ``nodes`` (e.g. a ``TraceGraph``'s ``(level, node)`` list) and their edges."""
     graph = subgraph_to_networkx(nodes, value_limit=print_limit)
-    return _draw(graph, print_limit, simple_visualization, reverse_plot)
+    return _draw(graph, print_limit, simple_visualization, reverse_plot, legend)
 
 
 def render(
@@ -90,6 +105,7 @@ def render(
     print_limit: int = 100,
     simple_visualization: bool = True,
     reverse_plot: bool = False,
+    legend: bool = True,
     timeout: float = 120.0,
 ) -> Path:
     """Write the picture to ``path`` and return it.
@@ -111,6 +127,7 @@ def render(
             print_limit=print_limit,
             simple_visualization=simple_visualization,
             reverse_plot=reverse_plot,
+            legend=legend,
         )
     source = digraph.source
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,7 +161,7 @@ def _as_networkx(items: tuple[Any, ...], value_limit: int) -> nx.DiGraph:
 
 
 def _draw(
-    graph: nx.DiGraph, print_limit: int, simple_visualization: bool, reverse_plot: bool
+    graph: nx.DiGraph, print_limit: int, simple_visualization: bool, reverse_plot: bool, legend: bool
 ) -> graphviz.Digraph:
     order = list(nx.topological_sort(graph))
     hidden = set()
@@ -161,7 +178,7 @@ def _draw(
     for key in order:
         shown_as[key] = shown_as[next(iter(graph.predecessors(key)))] if key in hidden else key
 
-    ids = _dot_ids(order)
+    ids = _dot_ids(order, reserved={_legend_id(kind) for kind in LEGEND} if legend else set())
     digraph = graphviz.Digraph(
         graph_attr={"rankdir": "BT" if reverse_plot else "TB"},
         node_attr={"fontsize": "11", "margin": "0.12,0.06"},
@@ -181,13 +198,32 @@ def _draw(
             if edge not in drawn:
                 drawn.add(edge)
                 digraph.edge(*edge)
+    if legend:
+        shown_kinds = {graph.nodes[key].get("kind", "op") for key in order if key not in hidden}
+        _add_legend(digraph, [kind for kind in LEGEND if kind in shown_kinds])
     return digraph
 
 
-def _dot_ids(keys: list[Any]) -> dict[Any, str]:
+def _legend_id(kind: str) -> str:
+    return f"legend_{kind}"
+
+
+def _add_legend(digraph: graphviz.Digraph, kinds: list[str]) -> None:
+    """One sample node per look in a dashed box; no edges, so it never joins the graph's layout."""
+    if not kinds:
+        return
+    with digraph.subgraph(name=LEGEND_CLUSTER) as box:
+        box.attr(label="legend", fontsize="10", fontcolor="#606060", style="rounded,dashed", color="#B0B0B0")
+        for kind in reversed(kinds):  # dot lays out an edge-less rank right to left
+            attrs = dict(STYLES.get(kind, STYLES["op"]))
+            attrs.update(label=LEGEND[kind], fontsize="9", tooltip=LEGEND[kind])
+            box.node(_legend_id(kind), **attrs)
+
+
+def _dot_ids(keys: list[Any], reserved: set[str] | None = None) -> dict[Any, str]:
     """DOT-safe, unique ids: ``add:0`` would otherwise be read as node ``add``, port ``0``."""
     ids: dict[Any, str] = {}
-    taken: set[str] = set()
+    taken: set[str] = set(reserved or ())
     for key in keys:
         base = re.sub(r"\W", "_", str(key), flags=re.ASCII) or "node"
         if base[0].isdigit() or base.lower() in ("node", "edge", "graph", "digraph", "subgraph"):
@@ -205,9 +241,20 @@ def _node_attrs(key: Any, data: dict[str, Any], print_limit: int) -> dict[str, s
     kind = data.get("kind", "op")
     name = shorten(str(data.get("name", key)), max(print_limit, 20))
     op = str(data.get("op") or "")
-    value = shorten(str(data.get("value", "")), print_limit)
-    second = (f"<I>[{html_text(op)}]</I> " if op else "") + html_text(value)
-    label = f"<<B>{html_text(name)}</B><BR/>{second}>"
+    function = str(data.get("function") or "")
+    title = f"<B>{html_text(name)}</B>"
+    if function and op and function != op:  # a trainable bundle's call: name the function it ran
+        title = f"<B>{html_text(function)}</B> <I>({html_text(name)})</I>"
+    elif function and not op:  # a __code parameter: say whose source it is
+        title += f" <I>source of {html_text(function)}</I>"
+    tag = f"<I>[{html_text(op)}]</I> " if op else ""
+    lines = str(data.get("lines") or "")
+    if lines:  # code and other multi-line text: one left-aligned line per line
+        body = f'<FONT FACE="{MONOSPACE}">{html_text(lines)}<BR ALIGN="LEFT"/></FONT>'
+        label = f"<{title}<BR/>{tag}{'<BR/>' if tag else ''}{body}>"
+    else:
+        value = shorten(str(data.get("value", "")), print_limit)
+        label = f"<{title}<BR/>{tag}{html_text(value)}>"
     tooltip = printable(shorten(str(data.get("description", "")), 4 * print_limit))
     attrs = dict(STYLES.get(kind, STYLES["op"]))
     attrs["label"] = label

@@ -7,6 +7,7 @@ use an explicit stack: agent traces get 100,000 nodes deep.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -14,7 +15,7 @@ import networkx as nx
 
 from opto.trace.graph import toposort
 from opto.trace.nodes import IDENTITY_OPERATORS, ExceptionNode, MessageNode, ParameterNode, get_op_name
-from opto.viz.text import Ellipsis_, preview
+from opto.viz.text import Ellipsis_, preview, text_lines
 
 if TYPE_CHECKING:
     from opto.trace.nodes import Node
@@ -24,6 +25,13 @@ KINDS: tuple[Kind, ...] = ("parameter", "input", "op", "output", "exception")
 
 # Ops that only pass their input through; pictures can skip them (``simple_visualization``).
 IDENTITY_OPS = frozenset(IDENTITY_OPERATORS)
+
+# A trainable bundle's call is the op ``eval`` of its ``__code`` parameter (as in trace-opt); the
+# function's name is read from that code so that pictures can say which function ran.
+CODE_INPUT = "__code"
+_DEF_RE = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
+MAX_LINES = 12  # multi-line values (code, prompts) show at most this many lines...
+LINE_LIMIT = 72  # ... of at most this many characters each
 
 
 def ancestors(*outputs: Node) -> list[Node]:
@@ -35,8 +43,11 @@ def to_networkx(*outputs: Node, value_limit: int = 100, ellipsis: Ellipsis_ = "m
     """All ancestors of ``outputs`` as a DiGraph keyed by node name, edges parent → child.
 
     Node attributes: ``kind`` (one of :data:`KINDS`), ``name``, ``py_name``, ``op`` (operator
-    name, ``""`` for roots), ``value`` (a repr shortened to ``value_limit`` characters),
-    ``value_type``, ``description``, ``level``, ``trainable``.
+    name, ``""`` for roots), ``function`` (the function a bundled call ran, also for trainable
+    bundles whose op is ``eval``; for a ``__code`` parameter, the function it holds; else ``""``),
+    ``value`` (a repr shortened to ``value_limit`` characters), ``lines`` (a multi-line string
+    value as its first lines, newline-joined, each capped; else ``""``), ``value_type``,
+    ``description``, ``level``, ``trainable``.
     """
     if not outputs:
         raise TypeError("to_networkx() needs at least one node")
@@ -92,13 +103,16 @@ def _export(
             kind = "input"
         else:
             kind = "op"
+        op = _op_name(node.description) if is_message else ""
         graph.add_node(
             keys[id(node)],
             kind=kind,
             name=str(node.name),
             py_name=str(getattr(node, "py_name", node.name)),
-            op=_op_name(node.description) if is_message else "",
+            op=op,
+            function=_function_name(node, op),
             value=preview(node.data, value_limit, ellipsis),
+            lines=_lines(node.data, value_limit),
             value_type=type(node.data).__name__,
             description=str(node.description),
             level=int(node.level),
@@ -116,6 +130,29 @@ def _unique_key(name: str, taken: set[str]) -> str:
         key = f"{name}#{n}"
     taken.add(key)
     return key
+
+
+def _function_name(node: Node, op: str) -> str:
+    if isinstance(node, ExceptionNode):
+        return ""
+    if isinstance(node, MessageNode):
+        code = node.inputs.get(CODE_INPUT) if op == "eval" else None
+        return (_defined_name(code.data) if code is not None else "") or op
+    if str(node.name).startswith(CODE_INPUT):
+        return _defined_name(node.data)
+    return ""
+
+
+def _defined_name(code: Any) -> str:
+    match = _DEF_RE.search(code) if isinstance(code, str) else None
+    return match.group(1) if match else ""
+
+
+def _lines(value: Any, value_limit: int) -> str:
+    if not isinstance(value, str) or "\n" not in value.strip("\n"):
+        return ""
+    limit = LINE_LIMIT if value_limit <= 0 else max(20, min(value_limit, LINE_LIMIT))
+    return "\n".join(text_lines(value, MAX_LINES, limit))
 
 
 def _op_name(description: Any) -> str:

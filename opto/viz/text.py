@@ -107,3 +107,31 @@ def html_text(text: str) -> str:
     """
     lines = printable(text).replace("\\", "\\\\").replace("\t", "    ").split("\n")
     return '<BR ALIGN="LEFT"/>'.join(html.escape(line, quote=True) for line in lines)
+
+
+def text_lines(text: str, max_lines: int = 12, line_limit: int = 72) -> list[str]:
+    """``text`` as display lines (code, multi-line prompts): each line capped, at most ``max_lines``.
+
+    A long line is cut at the last space of its final fifth when there is one (so words stay
+    whole), else at the cap, and marked with ``…``; dropped lines are counted on a last line.
+    Tabs become four spaces and trailing blank lines are dropped.
+    """
+    lines = text.replace("\r\n", "\n").replace("\t", "    ").split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    shown = [_cap_line(line, line_limit) for line in lines[:max_lines]]
+    if len(lines) > max_lines:
+        shown.append(f"{ELLIPSIS} ({len(lines) - max_lines} more lines)")
+    return shown
+
+
+def _cap_line(line: str, limit: int) -> str:
+    line = line.rstrip()
+    if limit <= 0 or len(line) <= limit:
+        return line
+    if limit == 1:
+        return ELLIPSIS
+    keep = limit - 1
+    cut = line.rfind(" ", keep - keep // 5, keep + 1)
+    head = line[:cut] if cut > len(line) - len(line.lstrip()) else line[:keep]
+    return head.rstrip() + ELLIPSIS

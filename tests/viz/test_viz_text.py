@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from opto.viz.text import ELLIPSIS, html_text, preview, printable, shorten
+from opto.viz.text import ELLIPSIS, html_text, preview, printable, shorten, text_lines
 
 
 def test_shorten_middle_keeps_both_ends() -> None:
@@ -46,3 +46,21 @@ def test_html_text_escapes_markup_and_breaks_lines() -> None:
     assert "<b>" not in out and "&lt;b&gt;&amp;&quot;" in out
     assert out.endswith('<BR ALIGN="LEFT"/>next')
     assert html_text("a\\N") == "a\\\\N"  # dot would otherwise put the node name here
+
+
+def test_text_lines_caps_lines_and_counts_the_rest() -> None:
+    text = "def f(x):\n\treturn x\n" + "\n".join(f"# line {i}" for i in range(20)) + "\n\n"
+    lines = text_lines(text, max_lines=4, line_limit=30)
+    assert lines == ["def f(x):", "    return x", "# line 0", "# line 1", f"{ELLIPSIS} (18 more lines)"]
+
+
+def test_text_lines_cuts_at_a_word_boundary_when_one_is_near() -> None:
+    assert text_lines("alpha beta gamma delta epsilon", line_limit=20) == ["alpha beta gamma" + ELLIPSIS]
+    assert text_lines("x" * 50, line_limit=10) == ["x" * 9 + ELLIPSIS]
+    assert text_lines("    indented_word_that_is_long", line_limit=12) == ["    indente" + ELLIPSIS]
+
+
+@given(st.text(), st.integers(min_value=1, max_value=200))
+def test_text_lines_never_exceed_the_width(text: str, limit: int) -> None:
+    for line in text_lines(text, max_lines=5, line_limit=limit)[:5]:
+        assert len(line) <= max(limit, 1)
