@@ -23,6 +23,7 @@ from opto.records import EvalResult
 from opto.runtime.worker import BOOTSTRAP
 
 _POLL_S = 0.25
+_EXIT_GRACE_S = 1.0  # after the pipe closes: how long a worker that is exiting gets to report its exit code
 _SPILL_BYTES = 8 * 2**20  # truncate a capture file mid-evaluation once it grows past this
 
 
@@ -145,7 +146,7 @@ class WorkerProcess:
                 if self.proc.poll() is not None:
                     raise EOFError
         except (EOFError, OSError):
-            return self._died(candidate_id, start)
+            return self._died(candidate_id, start, deadline, timeout_s)
         duration = time.perf_counter() - start
         if reply.get("recycle"):  # hit its memory cap, or an evaluation left threads or timers behind
             self.kill()
@@ -164,14 +165,35 @@ class WorkerProcess:
             stderr_tail=self.stderr.tail(),
         )
 
-    def _died(self, candidate_id: str, start: float) -> EvalResult:
-        try:
-            code = self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            code = None
+    def _died(self, candidate_id: str, start: float, deadline: float, timeout_s: float) -> EvalResult:
+        """The pipe closed: the worker exited, or its code closed the pipe (os.closerange) and runs on.
+
+        An exiting worker is given a moment to report its exit code; the wait never runs past the
+        evaluation's own deadline, so the result comes within the wall-clock limit either way.
+        """
+        grace_end = min(deadline, time.perf_counter() + _EXIT_GRACE_S)
+        code = self.proc.poll()
+        while code is None and (left := grace_end - time.perf_counter()) > 0:
+            try:
+                code = self.proc.wait(timeout=min(left, _POLL_S))
+            except subprocess.TimeoutExpired:
+                self.stdout.spill()
+                self.stderr.spill()
         self.kill()
+        if code is None and time.perf_counter() >= deadline:
+            return self._failed(
+                candidate_id, "timeout",
+                f"exceeded the {timeout_s:g} s wall-clock limit (after closing its pipe to the run); "
+                "the worker and its children were killed",
+                start,
+            )
         if code is None:
-            return self._failed(candidate_id, "crash", "the worker closed its pipe and stopped answering", start)
+            return self._failed(
+                candidate_id, "crash",
+                "the worker closed its pipe to the run but kept running (did the candidate close file "
+                "descriptors it does not own, e.g. os.closerange?); it was killed",
+                start,
+            )
         if code < 0:
             try:
                 name = signal.Signals(-code).name

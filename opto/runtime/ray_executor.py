@@ -28,7 +28,8 @@ def _ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise ImportError("RayExecutor needs Ray: pip install 'optokit[ray]'") from None
+        raise ImportError('RayExecutor needs Ray: from the opto clone run pip install -e ".[ray]" '
+                          '(or bash scripts/setup.sh --ray)') from None
     return ray
 
 

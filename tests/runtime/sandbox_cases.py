@@ -29,6 +29,12 @@ def _in_time(r: EvalResult) -> None:
     assert TIMEOUT_S <= r.duration_s <= TIMEOUT_S + 1.0, r.duration_s
 
 
+def _soon_after_closing(r: EvalResult) -> None:
+    """The pipe closed at once: a worker that runs on is killed after the 1 s exit grace, not at the limit."""
+    assert r.duration_s <= 1.0 + 0.5 < TIMEOUT_S, r.duration_s
+    assert "closed its pipe" in r.failure.message and "os.closerange" in r.failure.message, r.failure.message
+
+
 def _child_gone(r: EvalResult) -> None:
     pid = r.artifacts["child"]
     deadline = time.time() + 2
@@ -63,6 +69,12 @@ CASES = [
     Case("allocate_10gb", "def f():\n    x = bytearray(10 * 2**30)\n    return len(x)", "memory", _has("MemoryError")),
     Case("os_exit", "def f():\n    import os\n    print('about to exit', flush=True)\n    os._exit(3)", "crash",
          _has("code 3", "about to exit")),
+    Case("close_fds_and_loop", "def f():\n    import os\n    os.closerange(0, 65536)\n    while True:\n        pass",
+         "crash", _soon_after_closing),
+    Case("close_fds_near_the_limit", f"def f():\n    import os, time\n    time.sleep({TIMEOUT_S - 0.5})\n"
+         "    os.closerange(0, 65536)\n    while True:\n        pass", "timeout", _in_time),
+    Case("close_fds_and_exit", "def f():\n    import os\n    os.closerange(0, 65536)\n    os._exit(5)", "crash",
+         _has("code 5")),
     Case("sys_exit", "def f():\n    raise SystemExit(4)", "crash", _has("sys.exit(4)")),
     Case("raise", "def f():\n    raise ValueError('boom from candidate')", "exception",
          _has("ValueError: boom from candidate", "<candidate-")),
