@@ -55,8 +55,8 @@ def extract_thought(text: str) -> str:
             return inner[:400]
     lines = [ln for ln in outside.splitlines() if ln.strip() and not _looks_like_code(ln)]
     joined = " ".join(" ".join(lines).split())
-    m = _SENTENCE.match(joined)
-    return (m.group(1) if m else joined)[:400]
+    first = _SENTENCE.match(joined)
+    return (first.group(1) if first else joined)[:400]
 
 
 def _looks_like_code(line: str) -> bool:
