@@ -56,6 +56,24 @@ def translate_errors(path: Path) -> Iterator[None]:
         ) from exc
 
 
+def require_folder(path: Path) -> None:
+    """Say which folder is missing, rather than letting SQLite or the lock file fail on it."""
+    folder = path.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise FileNotFoundError(
+            f"cannot open run store {path}: the folder {folder} {what}; create it first "
+            f"(mkdir -p {folder}, or Path({str(folder)!r}).mkdir(parents=True)) or pick a path in an existing folder"
+        )
+
+
+def remove_run_files(path: Path) -> None:
+    """Delete a run file and SQLite's side files (for a creation that failed half-way)."""
+    for name in (str(path), f"{path}-wal", f"{path}-shm", f"{path}-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
+
+
 class WriterLock:
     """An exclusive lock on ``<run file>-lock``, so two processes never write one run.
 
@@ -64,7 +82,12 @@ class WriterLock:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(f"{path}-lock")
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+            self.created = True
+        except FileExistsError:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            self.created = False
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -77,8 +100,12 @@ class WriterLock:
         os.ftruncate(self.fd, 0)
         os.pwrite(self.fd, str(os.getpid()).encode(), 0)
 
-    def release(self) -> None:
+    def release(self, remove: bool = False) -> None:
+        """Unlock; with remove, also delete the lock file if this lock created it (a failed open)."""
         if self.fd >= 0:
+            if remove and self.created:  # unlinked while still held, so no other opener can take this inode
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.path)
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
             self.fd = -1

@@ -18,8 +18,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from opto.records import Candidate, EvalResult, dumps, new_id, to_jsonable
-from opto.store.connection import WriterLock, connect, transaction, translate_errors
-from opto.store.errors import _ABSENT, ConfigMismatchError, StoreCorruptError, StoreError, StoreVersionError
+from opto.store.connection import (
+    WriterLock,
+    connect,
+    remove_run_files,
+    require_folder,
+    transaction,
+    translate_errors,
+)
+from opto.store.errors import _ABSENT, ConfigMismatchError, StoreCorruptError, StoreError
 from opto.store.rows import (
     Event,
     LLMCallRecord,
@@ -28,7 +35,7 @@ from opto.store.rows import (
     candidate_row,
     evaluation_from_row,
 )
-from opto.store.schema import DDL, FORMAT, SCHEMA_VERSION
+from opto.store.schema import DDL, FORMAT, SCHEMA_VERSION, check_format, tables
 from opto.store.serialize import config_diff, digest, redact
 
 OnConfigChange = Literal["error", "continue", "fork"]
@@ -82,36 +89,42 @@ class RunStore:
         path = Path(path)
         if on_config_change not in ("error", "continue", "fork"):
             raise ValueError(f"on_config_change must be 'error', 'continue' or 'fork', got {on_config_change!r}")
-        exists = path.exists() and path.stat().st_size > 0
-        if (readonly or not create) and not path.exists():
+        require_folder(path)
+        existed = path.exists()
+        exists = existed and path.stat().st_size > 0
+        if (readonly or not create) and not existed:
             raise FileNotFoundError(f"no run store at {path}; open it without readonly=True/create=False to create it")
-        if readonly:
-            store = cls(path, connect(path, readonly=True), None)
+        if readonly or exists:  # read-only first: a file that is not a run store is left exactly as it was
+            reader = cls(path, connect(path, readonly=True), None)
             try:
-                store._guard(store._check_format)
+                if readonly or reader._guard(reader._tables):  # an empty file is left by a run killed at birth
+                    reader._guard(reader._check_format)
             except BaseException:
-                store.close()
+                reader.close()
                 raise
-            return store
+            if readonly:
+                return reader
+            reader.close()
+        initial = to_jsonable({} if config is None else config, "config")  # before anything is created
         lock = WriterLock(path)
         try:
             store = cls(path, connect(path), lock)
         except BaseException:
-            lock.release()
+            lock.release(remove=True)
             raise
         try:
-            if exists and store._guard(store._tables):  # an empty file is left by a run killed at birth
+            if exists and store._guard(store._tables):
                 store._guard(store._check_format)
                 store._check_integrity()
             else:
-                store._initialize(to_jsonable({} if config is None else config, "config"), seed, code_version)
+                store._initialize(initial, seed, code_version)
                 return store
             if config is not None or seed is not None:
                 store = store._reconcile(config, seed, on_config_change, fork_path)
             store.requeue_in_flight()
             return store
         except BaseException:
-            store.close()
+            store.close(remove=not existed)
             raise
 
     def _initialize(self, config: Any, seed: int | None, code_version: Mapping[str, Any] | None) -> None:
@@ -127,28 +140,10 @@ class RunStore:
             )
 
     def _tables(self) -> set[str]:
-        return {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        return tables(self._conn)
 
     def _check_format(self) -> None:
-        tables = self._tables()
-        if not tables and self.readonly:
-            raise StoreError(f"run store {self.path} has no run in it yet (being created?); open it again in a moment")
-        if "meta" not in tables:
-            raise StoreVersionError(f"{self.path} is an SQLite file but not an opto run store; pick another path")
-        meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
-        if meta.get("format") != FORMAT:
-            raise StoreVersionError(f"{self.path} is not an opto run store (format {meta.get('format')!r})")
-        version = int(meta.get("schema_version", "0"))
-        if version > SCHEMA_VERSION:
-            raise StoreVersionError(
-                f"run store {self.path} has schema version {version}, newer than this opto supports "
-                f"({SCHEMA_VERSION}); upgrade opto to read it"
-            )
-        if version < SCHEMA_VERSION:
-            raise StoreVersionError(
-                f"run store {self.path} has schema version {version}; this opto reads version {SCHEMA_VERSION} "
-                "only; open it with the opto version that wrote it"
-            )
+        check_format(self._conn, self.path, self.readonly)
 
     def _check_integrity(self) -> None:
         with translate_errors(self.path):
@@ -222,14 +217,19 @@ class RunStore:
             cur.row_factory = sqlite3.Row
             return cur.fetchall()
 
-    def close(self) -> None:
-        """Close the connection and release the writer lock (idempotent)."""
+    def close(self, *, remove: bool = False) -> None:
+        """Close the connection and release the writer lock (idempotent).
+
+        remove (for an open that failed): delete the run file and a lock file this store created.
+        """
         with self._lock:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+            if remove:
+                remove_run_files(self.path)
             if self._writer_lock is not None:
-                self._writer_lock.release()
+                self._writer_lock.release(remove=remove)
                 self._writer_lock = None
 
     def __enter__(self) -> RunStore:

@@ -1,6 +1,11 @@
-"""The SQLite schema of a run store (one file per run, WAL) and its version."""
+"""The SQLite schema of a run store (one file per run, WAL), its version, and the check for both."""
 
 from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from opto.store.errors import StoreError, StoreVersionError
 
 SCHEMA_VERSION = 1
 FORMAT = "opto-run-store"
@@ -70,3 +75,30 @@ CREATE TABLE events (
     created_at REAL NOT NULL
 );
 """
+
+
+def tables(conn: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+
+def check_format(conn: sqlite3.Connection, path: Path, readonly: bool) -> None:
+    """Raise StoreVersionError unless the file is an opto run store of the schema version this opto reads."""
+    found = tables(conn)
+    if not found and readonly:
+        raise StoreError(f"run store {path} has no run in it yet (being created?); open it again in a moment")
+    if "meta" not in found:
+        raise StoreVersionError(f"{path} is an SQLite file but not an opto run store; pick another path")
+    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    if meta.get("format") != FORMAT:
+        raise StoreVersionError(f"{path} is not an opto run store (format {meta.get('format')!r})")
+    version = int(meta.get("schema_version", "0"))
+    if version > SCHEMA_VERSION:
+        raise StoreVersionError(
+            f"run store {path} has schema version {version}, newer than this opto supports "
+            f"({SCHEMA_VERSION}); upgrade opto to read it"
+        )
+    if version < SCHEMA_VERSION:
+        raise StoreVersionError(
+            f"run store {path} has schema version {version}; this opto reads version {SCHEMA_VERSION} "
+            "only; open it with the opto version that wrote it"
+        )

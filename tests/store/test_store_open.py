@@ -181,11 +181,57 @@ def test_empty_file_from_a_run_killed_at_birth(tmp_path):
         assert s.info().config == {"a": 1}
 
 
-def test_closed_store_says_so(tmp_path):
+def test_closed_store_says_so_for_reads_and_writes(tmp_path):
     from opto.store import RunStore, StoreError
 
     store = RunStore.open(tmp_path / "run.db", config={"a": 1})
     store.close()
     store.close()  # idempotent
-    with pytest.raises(StoreError, match="is closed"):
-        store.counts()
+    for use in (store.counts, store.candidates, store.best, lambda: store.add_event("x"),
+                lambda: store.add_candidates(make_candidates(1)), lambda: store.record_llm_call({}, "r")):
+        with pytest.raises(StoreError, match=r"is closed; open it again with RunStore.open\("):
+            use()
+
+
+def test_a_missing_folder_is_named_with_the_fix_and_nothing_is_created(tmp_path):
+    path = tmp_path / "runs" / "today" / "run.db"
+    for kwargs in ({}, {"readonly": True}, {"create": False}):
+        with pytest.raises(FileNotFoundError, match=rf"the folder {path.parent} does not exist; create it first"
+                                                    r" \(mkdir -p") as err:
+            RunStore.open(path, **kwargs)
+        assert "-lock" not in str(err.value)
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(FileNotFoundError, match="is not a folder"):
+        RunStore.open(tmp_path / "afile" / "run.db")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+@pytest.mark.parametrize("kind", ["text", "foreign_sqlite"])
+def test_a_file_that_is_not_a_run_store_is_left_exactly_as_it_was(tmp_path, kind):
+    path = tmp_path / "notes.db"
+    if kind == "text":
+        path.write_text("not a database, just notes\n" * 50)
+    else:
+        with sqlite3.connect(path) as c:
+            c.execute("CREATE TABLE t (x)")
+    before = path.read_bytes()
+    with pytest.raises((StoreCorruptError, StoreVersionError)):
+        RunStore.open(path, config={"a": 1})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.db"], "no -lock, -wal or -shm file left behind"
+    assert path.read_bytes() == before  # not even switched to WAL mode
+
+
+def test_a_creation_that_fails_leaves_no_files(tmp_path):
+    with pytest.raises(TypeError, match="config must be JSON"):
+        RunStore.open(tmp_path / "run.db", config={"f": object()})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_reopen_keeps_the_run_and_its_lock_file(tmp_path):
+    path = tmp_path / "run.db"
+    RunStore.open(path, config={"a": 1}).close()
+    with pytest.raises(ConfigMismatchError):
+        RunStore.open(path, config={"a": 2})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.db", "run.db-lock"]
+    with RunStore.open(path) as store:
+        assert store.info().config == {"a": 1}
