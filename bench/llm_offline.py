@@ -23,7 +23,8 @@ sys.path.insert(0, str(REPO))
 
 import openai  # noqa: E402
 
-from opto.llm import LocalLM, LocalServer, OpenAICompatible, Request, find_embedded_model  # noqa: E402
+from opto.llm import LocalLM, LocalServer, OpenAICompatible, Request  # noqa: E402
+from opto.llm.local import find_embedded_model  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import add_arguments, emit  # noqa: E402

@@ -1,8 +1,9 @@
-"""The LM protocol and the one orchestrator every backend shares.
+"""The one orchestrator every backend shares (the protocol itself is in opto.llm.protocol).
 
 A backend only implements ``_send(request) -> RawReply`` (one sample, raising TransportFailure for a
 typed failure) and optionally ``_asend``. ``BaseLM`` adds, identically for all of them: the schema
-prompt, the response cache, budget checks, usage records, tolerant parsing and one repair turn.
+prompt, the response cache, budget checks, usage records, tolerant parsing and one repair turn,
+as its ``LMOptions`` say.
 """
 
 from __future__ import annotations
@@ -14,31 +15,27 @@ import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from opto.llm import structured
 from opto.llm.cache import CacheSpec, ResponseCache, cache_key, open_cache
-from opto.llm.types import Choice, Failure, RawReply, Request, Response, TransportFailure, Usage
-from opto.llm.usage import Budget, CallRecord, Price, UsageTracker, active_runs, price_for
+from opto.llm.options import LMOptions, merge_options
+from opto.llm.protocol import Choice, LMFailure, Request, Response, Usage
+from opto.llm.transport import RawReply, TransportFailure
+from opto.llm.usage import CallRecord, UsageTracker, active_runs, price_for
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from opto.llm.options import LMKeywords
 
 log = logging.getLogger("opto.llm")
-
-
-@runtime_checkable
-class LM(Protocol):
-    """Anything that completes a Request. Optimizers depend on this and nothing more."""
-
-    model: str
-
-    def complete(self, request: Request) -> Response: ...
-
-    async def acomplete(self, request: Request) -> Response: ...
 
 
 @dataclasses.dataclass(frozen=True)
 class _Exchange:
     raw: RawReply | None
-    failure: Failure | None
+    failure: LMFailure | None
     cached: bool
     latency_s: float
     usage: Usage
@@ -48,32 +45,25 @@ class _Exchange:
 class BaseLM(ABC):
     """Shared behaviour of the built-in backends; subclass it to add a transport.
 
-    cache: True = default location (see opto.llm.cache), False/None = off, a path, or a ResponseCache.
-    usage: the tracker for this LM's lifetime totals (share one between LMs to pool them).
-    budget: caps for this LM (runs get their own with ``track_usage``).
-    price: USD per million tokens, for cost accounting; defaults to KNOWN_PRICES[model] if listed.
-    repair: send one repair request when a structured reply fails validation.
+    options: an LMOptions (cache, usage, budget, price, repair; documented there); its fields are
+    also accepted as keyword shortcuts, which win over ``options``. ``self.options`` keeps what was
+    given; ``self.cache``, ``self.usage``, ``self.price``, ``self.repair`` are what is in force.
     """
 
     model: str
+    default_cache: ClassVar[CacheSpec] = True
+    """What ``LMOptions(cache=None)`` means for this backend."""
 
-    def __init__(
-        self,
-        model: str,
-        *,
-        cache: CacheSpec = True,
-        usage: UsageTracker | None = None,
-        budget: Budget | None = None,
-        price: Price | None = None,
-        repair: bool = True,
-    ) -> None:
+    def __init__(self, model: str, options: LMOptions | None = None, **keywords: Unpack[LMKeywords]) -> None:
+        opts = merge_options(options, dict(keywords), type(self).__name__)
         self.model = model
-        self.cache: ResponseCache | None = open_cache(cache)
-        self.usage = usage if usage is not None else UsageTracker(budget=budget, name=model)
-        if usage is not None and budget is not None:
-            self.usage.budget = budget
-        self.price = price if price is not None else price_for(model)
-        self.repair = repair
+        self.options = opts
+        self.cache: ResponseCache | None = open_cache(self.default_cache if opts.cache is None else opts.cache)
+        self.usage = opts.usage if opts.usage is not None else UsageTracker(budget=opts.budget, name=model)
+        if opts.usage is not None and opts.budget is not None:
+            self.usage.budget = opts.budget
+        self.price = opts.price if opts.price is not None else price_for(model)
+        self.repair = opts.repair
 
     # -- transport (backends) -------------------------------------------------------------------
     @abstractmethod
@@ -107,42 +97,43 @@ class BaseLM(ABC):
         prepared = structured.prepare(request)
         first = self._exchange(prepared)
         choice = self._interpret(prepared, first)
-        if not self._wants_repair(request, choice):
+        repair = self._repair_turn(request, prepared, first, choice)
+        if repair is None:
             return self._response([first], choice)
-        second = self._exchange(structured.repair_request(prepared, first.raw.text, choice.failure.message))
+        second = self._exchange(repair)
         return self._response([first, second], self._interpret(prepared, second, after_repair=True))
 
     async def _acomplete_one(self, request: Request) -> Response:
         prepared = structured.prepare(request)
         first = await self._aexchange(prepared)
         choice = self._interpret(prepared, first)
-        if not self._wants_repair(request, choice):
+        repair = self._repair_turn(request, prepared, first, choice)
+        if repair is None:
             return self._response([first], choice)
-        second = await self._aexchange(
-            structured.repair_request(prepared, first.raw.text, choice.failure.message)
-        )
+        second = await self._aexchange(repair)
         return self._response([first, second], self._interpret(prepared, second, after_repair=True))
 
-    def _wants_repair(self, request: Request, choice: Choice) -> bool:
-        return (
-            self.repair
-            and request.schema is not None
-            and choice.failure is not None
-            and choice.failure.kind == "schema"
-        )
+    def _repair_turn(self, request: Request, prepared: Request, first: _Exchange, choice: Choice) -> Request | None:
+        """The one repair request to send after a reply that failed its schema, or None."""
+        failure = choice.failure
+        if not self.repair or request.schema is None or first.raw is None or failure is None:
+            return None
+        if failure.kind != "schema":
+            return None
+        return structured.repair_request(prepared, first.raw.text, failure.message)
 
     def _interpret(self, request: Request, ex: _Exchange, after_repair: bool = False) -> Choice:
         if ex.raw is None:
             return Choice(text="", failure=ex.failure, call_id=ex.call_id)
-        reply = {"text": ex.raw.text, "finish_reason": ex.raw.finish_reason, "call_id": ex.call_id}
+        text, finish, call_id = ex.raw.text, ex.raw.finish_reason, ex.call_id
         if request.schema is None:
-            return Choice(**reply)
-        parsed = structured.parse_reply(ex.raw.text, request.schema)
-        if isinstance(parsed, Failure):
+            return Choice(text, finish_reason=finish, call_id=call_id)
+        parsed = structured.parse_reply(text, request.schema)
+        if isinstance(parsed, LMFailure):
             if after_repair:
                 parsed = dataclasses.replace(parsed, message=f"{parsed.message} (after one repair request)")
-            return Choice(**reply, failure=parsed)
-        return Choice(**reply, parsed=parsed)
+            return Choice(text, finish_reason=finish, failure=parsed, call_id=call_id)
+        return Choice(text, parsed=parsed, finish_reason=finish, call_id=call_id)
 
     def _response(self, exchanges: list[_Exchange], choice: Choice) -> Response:
         usage = exchanges[0].usage
@@ -222,7 +213,7 @@ class BaseLM(ABC):
         trackers: tuple[UsageTracker, ...],
         request: Request,
         raw: RawReply | None,
-        failure: Failure | None,
+        failure: LMFailure | None,
         t0: float,
     ) -> _Exchange:
         latency = time.perf_counter() - t0
@@ -241,7 +232,7 @@ class BaseLM(ABC):
         trackers: tuple[UsageTracker, ...],
         request: Request,
         raw: RawReply | None,
-        failure: Failure | None,
+        failure: LMFailure | None,
         latency: float,
         usage: Usage,
         cached: bool,
@@ -271,7 +262,7 @@ class BaseLM(ABC):
             raise listener_error
         return rec.call_id
 
-    def _log(self, rec: CallRecord, failure: Failure | None, latency: float) -> None:
+    def _log(self, rec: CallRecord, failure: LMFailure | None, latency: float) -> None:
         if failure is not None:
             log.warning("LM call to %s failed (%s): %s", self.model, failure.kind, failure.message)
         elif log.isEnabledFor(logging.DEBUG):

@@ -12,8 +12,8 @@ import contextvars
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
-from opto.llm.base import LM, merge_samples
-from opto.llm.types import Request, Response
+from opto.llm.base import merge_samples
+from opto.llm.protocol import LM, Request, Response
 
 
 async def acomplete_many(lm: LM, requests: Iterable[Request], concurrency: int = 8) -> list[Response]:

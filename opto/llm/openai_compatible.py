@@ -25,15 +25,21 @@ import time
 import urllib.parse
 import weakref
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import openai
 
 from opto.llm.base import BaseLM
-from opto.llm.cache import CacheSpec
+from opto.llm.errors import LMConfigError
+from opto.llm.options import LMOptions
+from opto.llm.protocol import FailureKind, LMFailure, Request
 from opto.llm.structured import SchemaDialect, response_format
-from opto.llm.types import Failure, LMConfigError, RawReply, Request, TransportFailure
-from opto.llm.usage import Budget, Price, UsageTracker
+from opto.llm.transport import MalformedReply, RawReply, TransportFailure, read_completion
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from opto.llm.options import LMKeywords
 
 SchemaMode = Literal["auto", "json_schema", "json_object", "prompt"]
 _FALLBACK: dict[str, list[SchemaDialect]] = {
@@ -75,11 +81,8 @@ class OpenAICompatible(BaseLM):
         schema_mode: SchemaMode = "auto",
         extra_body: Mapping[str, Any] | None = None,
         api_key_env: str | None = None,
-        cache: CacheSpec = True,
-        usage: UsageTracker | None = None,
-        budget: Budget | None = None,
-        price: Price | None = None,
-        repair: bool = True,
+        options: LMOptions | None = None,
+        **keywords: Unpack[LMKeywords],
     ) -> None:
         env = os.environ
         model = model or env.get("OPTO_LLM_MODEL")
@@ -92,7 +95,7 @@ class OpenAICompatible(BaseLM):
         key, self._key_source = pick_api_key(base_url, api_key, api_key_env, env)
         if schema_mode not in _FALLBACK:
             raise LMConfigError(f"schema_mode must be one of {sorted(_FALLBACK)}, got {schema_mode!r}")
-        super().__init__(model, cache=cache, usage=usage, budget=budget, price=price, repair=repair)
+        super().__init__(model, options, **keywords)
         self.base_url = base_url
         self.timeout = float(timeout if timeout is not None else env.get("OPTO_LLM_TIMEOUT", 120.0))
         self.max_retries = int(max_retries if max_retries is not None else env.get("OPTO_LLM_MAX_RETRIES", 3))
@@ -195,7 +198,7 @@ class OpenAICompatible(BaseLM):
                 time.sleep(_backoff(malformed))
                 malformed += 1
 
-    def _next_step(self, failure: Failure | None, probing: bool, malformed: int) -> str:
+    def _next_step(self, failure: LMFailure | None, probing: bool, malformed: int) -> str:
         """What a failed attempt leads to (shared by the sync and async loops); raises when it is final.
 
         "switch": the server rejected this schema form, try the next one at once; "unprobe": a flaky
@@ -253,32 +256,21 @@ class OpenAICompatible(BaseLM):
         return client
 
     def _to_raw(self, completion: Any) -> RawReply:
-        choices = getattr(completion, "choices", None)
-        if not choices:
-            what = "a non-JSON body" if isinstance(completion, str) else "a completion with no choices"
-            snippet = completion[:200] if isinstance(completion, str) else ""
-            raise _Malformed(f"the server returned {what}" + (f": {snippet!r}" if snippet else ""))
-        message = getattr(choices[0], "message", None)
-        text = getattr(message, "content", None)
-        if not isinstance(text, str):
-            refusal = getattr(message, "refusal", None)
-            raise _Malformed(f"the completion has no text content{f' (refusal: {refusal})' if refusal else ''}")
-        usage = getattr(completion, "usage", None)
-        return RawReply(
-            text=text,
-            finish_reason=getattr(choices[0], "finish_reason", None),
-            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-            model=str(getattr(completion, "model", "") or self.model),
-        )
+        # The openai client builds its objects without validating them: every field is checked here.
+        try:
+            return read_completion(completion, self.model)
+        except MalformedReply:
+            raise
+        except Exception as e:  # an object whose attribute access itself fails
+            raise MalformedReply(f"the completion could not be read ({type(e).__name__}: {str(e)[:200]})") from e
 
-    def _classify(self, e: Exception, request: Request, dialect: SchemaDialect) -> Failure | None:
-        """Map an exception to a Failure; None means "retry with a simpler schema form";
+    def _classify(self, e: Exception, request: Request, dialect: SchemaDialect) -> LMFailure | None:
+        """Map an exception to an LMFailure; None means "retry with a simpler schema form";
         configuration errors are raised (they will not fix themselves)."""
         if _rejects_format(e) and self._downgrade(request, dialect):
             return None
         if isinstance(e, (openai.BadRequestError, openai.UnprocessableEntityError)):
-            return Failure("bad_request", _api_message(e), status=e.status_code)
+            return LMFailure("bad_request", _api_message(e), status=e.status_code)
         if isinstance(e, openai.AuthenticationError):
             lost = (
                 " This LM was unpickled and keys are never pickled: set OPTO_LLM_API_KEY or "
@@ -303,24 +295,22 @@ class OpenAICompatible(BaseLM):
                 "in /v1"
             ) from None
         if isinstance(e, openai.APITimeoutError):
-            return Failure("timeout", f"no reply within {self.timeout:g} s after {self.max_retries} retries")
+            return LMFailure("timeout", f"no reply within {self.timeout:g} s after {self.max_retries} retries")
         if isinstance(e, openai.APIConnectionError):
-            return Failure(
+            return LMFailure(
                 "connection",
                 f"cannot reach {self.base_url or 'api.openai.com'} after {self.max_retries} retries ({e})",
             )
         if isinstance(e, openai.RateLimitError):
-            return Failure("rate_limited", _api_message(e), status=429)
+            return LMFailure("rate_limited", _api_message(e), status=429)
         if isinstance(e, openai.APIStatusError):
-            kind = "server_error" if e.status_code >= 500 else "bad_request"
-            return Failure(kind, _api_message(e), status=e.status_code)
+            kind: FailureKind = "server_error" if e.status_code >= 500 else "bad_request"
+            return LMFailure(kind, _api_message(e), status=e.status_code)
+        if isinstance(e, MalformedReply):
+            return LMFailure("malformed_reply", str(e), raw_text=e.text)
         if isinstance(e, (openai.APIResponseValidationError, ValueError)):  # incl. JSONDecodeError
-            return Failure("malformed_reply", f"{type(e).__name__}: {str(e)[:500]}")
+            return LMFailure("malformed_reply", f"{type(e).__name__}: {str(e)[:500]}")
         raise e  # a bug or a config error, not a flaky server: do not hide it
-
-
-class _Malformed(ValueError):
-    pass
 
 
 def openai_key_allowed(base_url: str | None, env: Mapping[str, str]) -> bool:
@@ -330,7 +320,7 @@ def openai_key_allowed(base_url: str | None, env: Mapping[str, str]) -> bool:
     if urllib.parse.urlsplit(base_url).hostname == OPENAI_HOST:
         return True
     paired = env.get("OPENAI_BASE_URL")
-    return bool(paired) and paired.rstrip("/") == base_url.rstrip("/")
+    return paired is not None and paired != "" and paired.rstrip("/") == base_url.rstrip("/")
 
 
 def pick_api_key(

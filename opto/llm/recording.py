@@ -18,14 +18,29 @@ Requests carry no API keys, and the store redacts anything key-like on top.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from opto.llm.types import Request
+from opto.llm.protocol import Request
 from opto.llm.usage import CallRecord, UsageTracker
 
-if TYPE_CHECKING:
-    from opto.store import RunStore
+
+class CallStore(Protocol):
+    """What ``record_calls`` needs of a store: ``opto.store.RunStore`` has it. The LLM layer sits
+    below the store, so it names the one method it calls instead of importing the class."""
+
+    def record_llm_call(
+        self,
+        request: Any,
+        reply: str,
+        usage: Mapping[str, Any] | None = None,
+        *,
+        model: str | None = None,
+        latency_s: float | None = None,
+        cached: bool = False,
+        call_id: str | None = None,
+    ) -> str: ...
 
 
 def request_payload(request: Request) -> dict[str, Any]:
@@ -56,7 +71,7 @@ def call_usage(record: CallRecord) -> dict[str, Any]:
 class Recording:
     """A live subscription of a run store to a tracker; ``close()`` (or leaving ``with``) ends it."""
 
-    def __init__(self, store: RunStore, tracker: UsageTracker) -> None:
+    def __init__(self, store: CallStore, tracker: UsageTracker) -> None:
         self.store = store
         self.tracker = tracker
         self._unsubscribe = tracker.subscribe(self._write)
@@ -88,7 +103,7 @@ class Recording:
         self.close()
 
 
-def record_calls(store: RunStore, source: UsageTracker | Any) -> Recording:
+def record_calls(store: CallStore, source: UsageTracker | Any) -> Recording:
     """Write every call ``source`` records into ``store`` as it completes, until ``close()``.
 
     source: a UsageTracker (a ``track_usage`` run, or ``lm.usage``) or an LM that has ``.usage``.

@@ -19,8 +19,8 @@ import os
 from collections.abc import Mapping
 
 from opto.context import settings
-from opto.llm.base import LM
-from opto.llm.types import LMConfigError
+from opto.llm.errors import LMConfigError
+from opto.llm.protocol import LM
 
 log = logging.getLogger("opto.llm")
 

@@ -9,13 +9,20 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from opto.llm.base import BaseLM
-from opto.llm.cache import CacheSpec
-from opto.llm.types import Failure, LMError, RawReply, Request, TransportFailure
-from opto.llm.usage import Budget, Price, UsageTracker
+from opto.llm.errors import LMError
+from opto.llm.options import LMOptions
+from opto.llm.protocol import LMFailure, Request
+from opto.llm.transport import RawReply, TransportFailure
 
-Reply = str | Failure
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from opto.llm.options import LMKeywords
+
+Reply = str | LMFailure
 ReplySource = Iterable[Reply] | Callable[[Request], Reply]
 
 
@@ -25,23 +32,22 @@ def count_tokens(text: str) -> int:
 
 
 class ScriptedLM(BaseLM):
-    """Replies in order from ``replies`` (a Failure simulates a transport failure), or ``replies(request)``.
+    """Replies in order from ``replies`` (an LMFailure simulates a transport failure), or ``replies(request)``.
 
-    No disk cache unless ``cache=`` is given, so tests stay hermetic.
+    No disk cache unless one is given (``cache=`` or ``LMOptions(cache=...)``), so tests stay hermetic.
     """
+
+    default_cache = False
 
     def __init__(
         self,
         replies: ReplySource = (),
         *,
         model: str = "scripted",
-        cache: CacheSpec = None,
-        usage: UsageTracker | None = None,
-        budget: Budget | None = None,
-        price: Price | None = None,
-        repair: bool = True,
+        options: LMOptions | None = None,
+        **keywords: Unpack[LMKeywords],
     ) -> None:
-        super().__init__(model, cache=cache, usage=usage, budget=budget, price=price, repair=repair)
+        super().__init__(model, options, **keywords)
         self._fn = replies if callable(replies) else None
         self._queue: deque[Reply] = deque() if callable(replies) else deque(replies)
         self._given = len(self._queue)
@@ -66,9 +72,9 @@ class ScriptedLM(BaseLM):
                     f"ScriptedLM has no reply left for request #{len(self.requests)} (it was given "
                     f"{self._given}); queue more with .add(...) or pass a function of the request"
                 )
-        if isinstance(reply, Failure):
+        if isinstance(reply, LMFailure):
             raise TransportFailure(reply)
         if not isinstance(reply, str):
-            raise LMError(f"ScriptedLM replies must be str or Failure, got {type(reply).__name__}")
+            raise LMError(f"ScriptedLM replies must be str or LMFailure, got {type(reply).__name__}")
         prompt = sum(count_tokens(str(m.get("content", ""))) for m in request.messages)
         return RawReply(reply, "stop", prompt, count_tokens(reply), self.model)

@@ -17,8 +17,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from opto.llm.errors import LMError
 from opto.llm.local import default_threads, find_embedded_model, require_llama_cpp
-from opto.llm.types import LMError
 
 
 def free_port(host: str = "127.0.0.1") -> int:

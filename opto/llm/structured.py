@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, RootModel, ValidationError
 
-from opto.llm.types import Failure, Request
+from opto.llm.protocol import LMFailure, Request
 
 SchemaDialect = Literal["json_schema", "json_object", "prompt"]
 """How a server is asked for JSON: OpenAI ``json_schema`` (OpenAI, vLLM, Ollama, llama-server),
@@ -182,17 +182,17 @@ def expects_object(schema: type[BaseModel]) -> bool:
     return not issubclass(schema, RootModel)
 
 
-def parse_reply(text: str, schema: type[BaseModel]) -> BaseModel | Failure:
-    """Validate a reply against ``schema``; a Failure (kind "schema") says what was wrong. Never raises."""
+def parse_reply(text: str, schema: type[BaseModel]) -> BaseModel | LMFailure:
+    """Validate a reply against ``schema``; an LMFailure (kind "schema") says what was wrong. Never raises."""
     want_object = expects_object(schema)
     try:
         obj = extract_json(text, want="object" if want_object else "any")
     except ValueError as e:
-        return Failure("schema", f"the reply is not JSON ({e})", raw_text=text if isinstance(text, str) else "")
+        return LMFailure("schema", f"the reply is not JSON ({e})", raw_text=text if isinstance(text, str) else "")
     if want_object and not isinstance(obj, dict):
         found = json.dumps(obj, ensure_ascii=False)
         found = found if len(found) <= 80 else found[:80] + " …"
-        return Failure(
+        return LMFailure(
             "schema", f"the reply holds no JSON object (only the {type(obj).__name__} {found})", raw_text=text
         )
     try:
@@ -209,7 +209,7 @@ def parse_reply(text: str, schema: type[BaseModel]) -> BaseModel | Failure:
                 return schema.model_validate(inner)
             except Exception:
                 pass
-    return Failure("schema", f"the JSON does not match the schema: {_short(first_error)}", raw_text=text)
+    return LMFailure("schema", f"the JSON does not match the schema: {_short(first_error)}", raw_text=text)
 
 
 def repair_request(request: Request, reply: str, error: str) -> Request:

@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from opto.llm.types import BudgetExceeded, LMConfigError, Request
+from opto.llm.errors import BudgetExceeded, LMConfigError
+from opto.llm.protocol import Request
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,8 +22,8 @@ from openai.types import CompletionUsage
 from openai.types.chat import ChatCompletion, ChatCompletionMessage
 from openai.types.chat.chat_completion import Choice as OpenAIChoice
 
-from opto.llm.base import LM
-from opto.llm.types import LMConfigError, Request, Response
+from opto.llm.errors import LMConfigError
+from opto.llm.protocol import LM, Request, Response
 
 _FINISH = {"stop", "length", "tool_calls", "content_filter", "function_call"}
 _SETTINGS = ("temperature", "max_tokens", "seed", "n")

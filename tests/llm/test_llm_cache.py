@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from opto.llm import LMConfigError, Request, ResponseCache, ScriptedLM, cache_key, default_cache_path
-from opto.llm.cache import open_cache
+from opto.llm import LMConfigError, Request, ResponseCache, ScriptedLM
+from opto.llm.cache import cache_key, default_cache_path, open_cache
 
 
 class Out(BaseModel):
@@ -73,10 +73,10 @@ def test_schema_repairs_are_cached_too(tmp_path):
 
 
 def test_failures_are_not_cached(tmp_path):
-    from opto.llm import Failure
+    from opto.llm import LMFailure
 
     cache = ResponseCache(tmp_path / "c.sqlite")
-    lm = ScriptedLM([Failure("server_error", "boom"), "fine"], cache=cache)
+    lm = ScriptedLM([LMFailure("server_error", "boom"), "fine"], cache=cache)
     assert not lm.complete(Request.of("q")).ok
     assert lm.complete(Request.of("q")).text == "fine"
     assert len(cache) == 1

@@ -8,7 +8,7 @@ import pytest
 from openai.types.chat import ChatCompletion
 
 import opto
-from opto.llm import LM, Failure, LMCallError, OpenAICompatible, Request, ScriptedLM
+from opto.llm import LM, LMCallError, LMFailure, OpenAICompatible, Request, ScriptedLM
 from opto.utils.llm import LLM, AbstractModel
 
 MESSAGES = [{"role": "system", "content": "sys"}, {"role": "user", "content": "hi"}]
@@ -33,7 +33,7 @@ def test_create_with_n_and_temperature_like_optoprime_multi():
 
 
 def test_failures_raise_like_trace_opt_backends():
-    llm = LLM(lm=ScriptedLM([Failure("server_error", "boom", status=500)]))
+    llm = LLM(lm=ScriptedLM([LMFailure("server_error", "boom", status=500)]))
     with pytest.raises(LMCallError, match="server_error"):
         llm(messages=MESSAGES)
 

@@ -17,10 +17,10 @@ from opto.llm import (
     ResponseCache,
     acomplete_many,
     complete_many,
-    lm_from_env,
     track_usage,
 )
 from opto.llm.openai_compatible import NO_KEY, openai_key_allowed, pick_api_key
+from opto.llm.resolve import lm_from_env
 from opto.llm.testing import Fault, StubServer
 
 SECRET = "sk-test-SECRET-5f2c9e1d7a"

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
-from opto.llm import Failure, extract_json, parse_reply
+from opto.llm import LMFailure, extract_json, parse_reply
 
 
 class Reply(BaseModel):
@@ -66,8 +66,8 @@ def replies(draw) -> str:
 @given(replies())
 def test_parse_reply_never_raises(text: str):
     result = parse_reply(text, Reply)
-    assert isinstance(result, (Reply, Failure))
-    if isinstance(result, Failure):
+    assert isinstance(result, (Reply, LMFailure))
+    if isinstance(result, LMFailure):
         assert result.kind == "schema" and result.message
 
 
@@ -96,7 +96,7 @@ def test_the_object_is_found_in_any_bracket_heavy_prose(parts, answer, data):
     parts.insert(data.draw(st.integers(0, len(parts))), obj)
     text = " ".join(parts)
     parsed = parse_reply(text, Reply)
-    if isinstance(parsed, Failure):  # only when the prose itself holds an earlier object (e.g. "{}")
+    if isinstance(parsed, LMFailure):  # only when the prose itself holds an earlier object (e.g. "{}")
         first = extract_json(text)
         assert isinstance(first, dict) and first != json.loads(obj) and "{" in text[: text.index(obj)]
     else:
@@ -104,5 +104,5 @@ def test_the_object_is_found_in_any_bracket_heavy_prose(parts, answer, data):
 
 
 def test_deeply_nested_input_is_a_failure_not_a_crash():
-    assert isinstance(parse_reply("[" * 100_000 + "]" * 100_000, Reply), Failure)
-    assert isinstance(parse_reply("{" * 50_000, Reply), Failure)
+    assert isinstance(parse_reply("[" * 100_000 + "]" * 100_000, Reply), LMFailure)
+    assert isinstance(parse_reply("{" * 50_000, Reply), LMFailure)

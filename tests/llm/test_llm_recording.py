@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from opto.llm import (
     Budget,
-    Failure,
+    LMFailure,
     OpenAICompatible,
     Request,
     ResponseCache,
@@ -56,7 +56,7 @@ def test_every_call_of_a_run_is_stored_with_the_id_the_response_carries(store):
 
 
 def test_cache_hits_and_failures_are_recorded_too(store, tmp_path):
-    lm = ScriptedLM(["a", Failure("timeout", "slow")], cache=ResponseCache(tmp_path / "c.sqlite"))
+    lm = ScriptedLM(["a", LMFailure("timeout", "slow")], cache=ResponseCache(tmp_path / "c.sqlite"))
     with record_calls(store, lm):  # an LM: its own tracker
         lm.complete(Request.of("q"))
         hit = lm.complete(Request.of("q"))

@@ -11,9 +11,10 @@ import sys
 import pytest
 
 import opto
-from opto.llm import LMConfigError, OpenAICompatible, ScriptedLM, lm_from_env, resolve_lm
+from opto.llm import LMConfigError, OpenAICompatible, ScriptedLM, resolve_lm
 from opto.llm import local as local_mod
 from opto.llm import resolve as resolve_mod
+from opto.llm.resolve import lm_from_env
 
 needs_llama = pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp") is None,
@@ -58,7 +59,8 @@ logging.getLogger().addHandler(Keep(level=logging.DEBUG))
 logging.getLogger().setLevel(logging.DEBUG)
 
 import opto, opto.llm, opto.utils.llm, opto.trace  # noqa: E401,E402
-from opto.llm import BaseLM, lm_from_env  # noqa: E402
+from opto.llm import BaseLM  # noqa: E402
+from opto.llm.resolve import lm_from_env  # noqa: E402
 from opto.llm.resolve import default_lm  # noqa: E402
 
 at_import = {

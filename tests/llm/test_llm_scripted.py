@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from opto.llm import LM, Failure, LMError, Request, ScriptedLM, acomplete_many, complete_many
+from opto.llm import LM, LMError, LMFailure, Request, ScriptedLM, acomplete_many, complete_many
 
 
 def test_queued_replies_in_order_and_requests_recorded():
@@ -30,7 +30,7 @@ def test_running_out_names_the_fix():
 
 
 def test_failure_replies_simulate_transport_failures():
-    lm = ScriptedLM([Failure("rate_limited", "slow down", status=429)])
+    lm = ScriptedLM([LMFailure("rate_limited", "slow down", status=429)])
     resp = lm.complete(Request.of("a"))
     assert not resp.ok and resp.failure.status == 429 and resp.text == ""
 

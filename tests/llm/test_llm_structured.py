@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, Field, field_validator
 
-from opto.llm import Failure, Request, ScriptedLM, extract_json, parse_reply
+from opto.llm import LMFailure, Request, ScriptedLM, extract_json, parse_reply
 from opto.llm.structured import prepare, repair_request, response_format
 
 
@@ -42,7 +42,7 @@ def test_extract_json_raises_value_error_only(text):
 def test_parse_reply_validates_and_reports_fields():
     assert parse_reply('{"reasoning": "r", "value": 3}', Suggestion) == Suggestion(reasoning="r", value=3)
     bad = parse_reply('{"reasoning": "r", "value": -1}', Suggestion)
-    assert isinstance(bad, Failure) and bad.kind == "schema"
+    assert isinstance(bad, LMFailure) and bad.kind == "schema"
     assert "value" in bad.message and "errors.pydantic.dev" not in bad.message
     assert bad.raw_text == '{"reasoning": "r", "value": -1}'
     assert "not JSON" in parse_reply("hello", Suggestion).message
@@ -61,7 +61,7 @@ def test_parse_reply_survives_a_raising_user_validator():
         def boom(cls, v: int) -> int:
             raise RuntimeError("validator bug")
 
-    assert isinstance(parse_reply('{"x": 1}', Picky), Failure)
+    assert isinstance(parse_reply('{"x": 1}', Picky), LMFailure)
 
 
 def test_prepare_adds_schema_to_system_message():
@@ -111,7 +111,7 @@ def test_repair_can_be_disabled():
 
 
 def test_transport_failure_is_not_repaired():
-    lm = ScriptedLM([Failure("timeout", "slow")])
+    lm = ScriptedLM([LMFailure("timeout", "slow")])
     resp = lm.complete(Request.of("q", schema=Suggestion))
     assert resp.failure.kind == "timeout" and len(lm.requests) == 1
 
@@ -142,7 +142,7 @@ def test_object_at_the_end_is_found_after_more_failed_starts_than_the_scan_budge
 
 def test_only_arrays_is_a_clear_failure_not_a_dictionary_error():
     failure = parse_reply("Sources: [1] [2] [3]. No answer.", Answer)
-    assert isinstance(failure, Failure) and failure.kind == "schema"
+    assert isinstance(failure, LMFailure) and failure.kind == "schema"
     assert "no JSON object" in failure.message and "valid dictionary" not in failure.message
 
 
@@ -167,5 +167,5 @@ def test_hostile_replies_stay_linear(text):
     import time
 
     t0 = time.perf_counter()
-    assert isinstance(parse_reply(text, Answer), Failure)
+    assert isinstance(parse_reply(text, Answer), LMFailure)
     assert time.perf_counter() - t0 < 10

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel
 
-from opto.llm import Choice, Failure, LMCallError, Request, Response, Usage
+from opto.llm import Choice, LMCallError, LMFailure, Request, Response, Usage
 
 
 class Answer(BaseModel):
@@ -57,7 +57,7 @@ def test_response_properties_and_raise_for_failure():
     ok = Response(choices=(Choice("a", parsed=1, finish_reason="stop"), Choice("b")), model="m")
     assert (ok.text, ok.texts, ok.parsed, ok.finish_reason, ok.ok) == ("a", ["a", "b"], 1, "stop", True)
     assert ok.raise_for_failure() is ok
-    bad = Response(choices=(Choice("", failure=Failure("timeout", "slow")),), model="m")
+    bad = Response(choices=(Choice("", failure=LMFailure("timeout", "slow")),), model="m")
     assert not bad.ok and bad.failure.kind == "timeout"
     with pytest.raises(LMCallError, match="timeout") as info:
         bad.raise_for_failure()

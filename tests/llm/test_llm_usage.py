@@ -8,8 +8,8 @@ import pytest
 from opto.llm import (
     Budget,
     BudgetExceeded,
-    Failure,
     LMConfigError,
+    LMFailure,
     Price,
     Request,
     ResponseCache,
@@ -25,7 +25,7 @@ def echo() -> ScriptedLM:
 
 
 def test_per_call_usage_and_totals():
-    lm = ScriptedLM(["a b", Failure("timeout", "slow")], price=Price(1.0, 2.0))
+    lm = ScriptedLM(["a b", LMFailure("timeout", "slow")], price=Price(1.0, 2.0))
     r = lm.complete(Request.of("x y z"))
     assert (r.usage.prompt_tokens, r.usage.completion_tokens) == (3, 2)
     assert r.usage.cost_usd == pytest.approx((3 * 1.0 + 2 * 2.0) / 1e6)
