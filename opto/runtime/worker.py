@@ -232,7 +232,8 @@ def serve(conn: Connection, init: dict[str, Any]) -> None:
         result = runner.run(task)
         for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
             try:
-                stream.flush()
+                if stream is not None:
+                    stream.flush()
             except Exception:  # noqa: BLE001 - user code may have closed or replaced it
                 pass
         if libc is not None:

@@ -363,8 +363,9 @@ class RunStore:
 
     def counts(self) -> dict[str, Any]:
         """Sizes at a glance: candidates by status, evaluations (failed by reason), LLM calls, events."""
-        status = dict(self._rows("SELECT status, count(*) FROM candidates GROUP BY status"))
-        reasons = dict(self._rows("SELECT failure_reason, count(*) FROM evaluations WHERE NOT ok GROUP BY 1"))
+        status: dict[str, int] = {r[0]: r[1] for r in self._rows("SELECT status, count(*) FROM candidates GROUP BY 1")}
+        reasons: dict[str, int] = {r[0]: r[1] for r in self._rows(
+            "SELECT failure_reason, count(*) FROM evaluations WHERE NOT ok GROUP BY 1")}
         (evals,), (calls,), (events,) = (self._rows(f"SELECT count(*) FROM {t}") for t in
                                           ("evaluations", "llm_calls", "events"))
         return {"candidates": sum(status.values()), "pending": status.get("pending", 0),
