@@ -65,7 +65,7 @@ class EvolutionConfig(BaseModel):
     migration_period: int = Field(0, ge=0, description="generations between migrations of each island's best "
                                   "to the next island (0: never)")
     operators: tuple[str, ...] = Field(
-        ("optuna", "numeric_crossover", "ast_perturb", "ast_swap"),
+        ("optuna", "numeric_mutate", "numeric_crossover", "ast_perturb", "ast_swap"),
         description="operator names from opto.optimizers.evolution.operators.OPERATORS; those that do not "
         "apply to the search space (e.g. ast_* without code) or need an LM when there is none are skipped",
     )
