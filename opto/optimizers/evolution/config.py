@@ -43,43 +43,43 @@ class EvolutionConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    seed: int = Field(0, description="seeds every random choice; same seed + same results -> same run")
-    islands: int = Field(4, ge=1, description="islands evolve apart (FunSearch); 1 = one population")
-    batch_size: int = Field(8, ge=1, description="children proposed and evaluated together per generation")
+    seed: int = Field(default=0, description="seeds every random choice; same seed + same results -> same run")
+    islands: int = Field(default=4, ge=1, description="islands evolve apart (FunSearch); 1 = one population")
+    batch_size: int = Field(default=8, ge=1, description="children proposed and evaluated together per generation")
     selection: Selection = Field(
-        "tempered",
+        default="tempered",
         description="parent choice within an island: tempered (FunSearch clusters, softmax of score), "
         "tournament, uniform, qube (quality-uncertainty of each parent's children), pareto (rank tournament)",
     )
     survival: Survival = Field(
-        "all", description="who stays in an island: all, aging (regularized evolution: drop the oldest), "
+        default="all", description="who stays in an island: all, aging (regularized evolution: drop the oldest), "
         "best ((mu+lambda): keep the population_size best)",
     )
-    population_size: int = Field(50, ge=2, description="island capacity under survival aging/best")
-    tournament_size: int = Field(4, ge=1, description="contestants per tournament (selection tournament/pareto)")
-    temperature: float = Field(0.1, gt=0, description="initial softmax temperature over cluster scores")
-    temperature_period: int = Field(30_000, ge=1, description="programs after which the temperature restarts")
-    qube_exploration: float = Field(1.0, ge=0, description="weight of the uncertainty term in qube selection")
-    reset_period: int = Field(0, ge=0, description="generations between resets of the weakest half of the "
+    population_size: int = Field(default=50, ge=2, description="island capacity under survival aging/best")
+    tournament_size: int = Field(default=4, ge=1, description="contestants per tournament (selection tournament/pareto)")
+    temperature: float = Field(default=0.1, gt=0, description="initial softmax temperature over cluster scores")
+    temperature_period: int = Field(default=30_000, ge=1, description="programs after which the temperature restarts")
+    qube_exploration: float = Field(default=1.0, ge=0, description="weight of the uncertainty term in qube selection")
+    reset_period: int = Field(default=0, ge=0, description="generations between resets of the weakest half of the "
                               "islands from the best ones (0: never)")
-    migration_period: int = Field(0, ge=0, description="generations between migrations of each island's best "
+    migration_period: int = Field(default=0, ge=0, description="generations between migrations of each island's best "
                                   "to the next island (0: never)")
     operators: tuple[str, ...] = Field(
-        ("optuna", "numeric_mutate", "numeric_crossover", "ast_perturb", "ast_swap"),
+        default=("optuna", "numeric_mutate", "numeric_crossover", "ast_perturb", "ast_swap"),
         description="operator names from opto.optimizers.evolution.operators.OPERATORS; those that do not "
         "apply to the search space (e.g. ast_* without code) or need an LM when there is none are skipped",
     )
     operator_options: dict[str, dict[str, Any]] = Field(default_factory=dict,
                                                         description="operator name -> keyword options")
-    bandit_exploration: float = Field(0.5, ge=0, description="UCB exploration weight of the operator bandit")
-    max_attempts: int = Field(10, ge=1, description="proposals tried per child slot before a generation "
+    bandit_exploration: float = Field(default=0.5, ge=0, description="UCB exploration weight of the operator bandit")
+    max_attempts: int = Field(default=10, ge=1, description="proposals tried per child slot before a generation "
                               "goes ahead with fewer children")
-    remember_rejections: int = Field(20, ge=0, description="recent rejected children shown to LLM operators")
-    objectives: tuple[str, ...] = Field((), description="named scores for the Pareto front (all maximized)")
-    descriptors: tuple[Descriptor, ...] = Field((), description="MAP-Elites axes; empty = no MAP-Elites grid")
-    cascade_threshold: float | None = Field(None, description="children scoring below this on the cascade "
+    remember_rejections: int = Field(default=20, ge=0, description="recent rejected children shown to LLM operators")
+    objectives: tuple[str, ...] = Field(default=(), description="named scores for the Pareto front (all maximized)")
+    descriptors: tuple[Descriptor, ...] = Field(default=(), description="MAP-Elites axes; empty = no MAP-Elites grid")
+    cascade_threshold: float | None = Field(default=None, description="children scoring below this on the cascade "
                                             "input are not fully evaluated (needs search(cascade=...))")
-    heldout_top: int = Field(3, ge=0, description="top candidates re-evaluated on search(heldout=...) at the end")
+    heldout_top: int = Field(default=3, ge=0, description="top candidates re-evaluated on search(heldout=...) at the end")
     space: dict[str, dict[str, Any]] = Field(default_factory=dict, description="parameter name -> space "
                                              "override, e.g. {low = 0, high = 1} or {choices = [...]}")
 

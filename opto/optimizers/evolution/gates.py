@@ -71,7 +71,7 @@ def values_key(space: SearchSpace, values: Mapping[str, Any]) -> str:
 class Gates:
     """The gate state of a search: keys seen, behaviours seen, and counts per gate."""
 
-    def __init__(self, space: SearchSpace, probes: Mapping[str, Sequence[Any]] | None = None) -> None:
+    def __init__(self, space: SearchSpace, probes: Mapping[str, Sequence[Any]] | Sequence[Any] | None = None) -> None:
         self.space = space
         self.probes = _check_probes(space, probes)
         self.seen: set[str] = set()

@@ -45,7 +45,7 @@ class Inputs:
     train: Any = NO_INPUT
     cascade: Any = NO_INPUT
     heldout: Any = NO_INPUT
-    probes: Mapping[str, Sequence[Any]] | Sequence[Any] | None = None
+    probes: Mapping[str, Sequence[Any]] | Sequence[Any] | None = None  # see Gates
 
 
 @dataclass

@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from opto.optimizers.evolution.config import EvolutionConfig
 from opto.optimizers.evolution.database import Database
@@ -255,7 +255,9 @@ def _executor(executor: Any, objective: Any, workers: int | None, options: Mappi
         return
     if objective is None:
         raise ValueError("search() needs objective= (e.g. 'my_pkg.objectives:score') or an executor built with one")
-    kind = executor or "local"
+    kind: Literal["local", "ray"] = executor or "local"
+    if kind not in ("local", "ray"):
+        raise ValueError(f"executor must be 'local', 'ray' or an Executor, got {executor!r}")
     ex = make_executor(kind, objective, workers=workers or 2, **dict(options or {}))
     try:
         yield ex

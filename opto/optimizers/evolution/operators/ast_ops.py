@@ -77,11 +77,10 @@ class LiteralPerturbation(_AstOperator):
         self.name, self.sigma = name, sigma
 
     def _sites(self, tree: ast.Module) -> list[Callable[[random.Random], None]]:
-        sites: list[Callable[[random.Random], None]] = []
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-                sites.append(lambda rng, n=node: setattr(n, "value", self._perturb(n.value, rng)))
-        return sites
+        def perturb(node: ast.Constant) -> Callable[[random.Random], None]:
+            return lambda rng: setattr(node, "value", self._perturb(node.value, rng))  # type: ignore[arg-type]
+
+        return [perturb(n) for n in ast.walk(tree) if isinstance(n, ast.Constant) and type(n.value) in (int, float)]
 
     def _perturb(self, value: int | float, rng: random.Random) -> int | float:
         if isinstance(value, int):
@@ -106,14 +105,24 @@ class OperatorSwap(_AstOperator):
         sites: list[Callable[[random.Random], None]] = []
         for node in ast.walk(tree):
             if isinstance(node, (ast.BinOp, ast.BoolOp)) and type(node.op) in _SWAPS:
-                sites.append(lambda rng, n=node: setattr(n, "op", rng.choice(_SWAPS[type(n.op)])()))
+                sites.append(_swap_op(node))
             elif isinstance(node, ast.Compare):
-                for i, op in enumerate(node.ops):
-                    if type(op) in _SWAPS:
-                        sites.append(lambda rng, n=node, i=i: n.ops.__setitem__(i, rng.choice(_SWAPS[type(n.ops[i])])()))
+                sites += [_swap_compare(node, i) for i, op in enumerate(node.ops) if type(op) in _SWAPS]
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _NAME_SWAPS:
-                sites.append(lambda rng, n=node.func: setattr(n, "id", _NAME_SWAPS[n.id]))
+                sites.append(_swap_name(node.func))
         return sites
+
+
+def _swap_op(node: ast.BinOp | ast.BoolOp) -> Callable[[random.Random], None]:
+    return lambda rng: setattr(node, "op", rng.choice(_SWAPS[type(node.op)])())
+
+
+def _swap_compare(node: ast.Compare, i: int) -> Callable[[random.Random], None]:
+    return lambda rng: node.ops.__setitem__(i, rng.choice(_SWAPS[type(node.ops[i])])())
+
+
+def _swap_name(node: ast.Name) -> Callable[[random.Random], None]:
+    return lambda rng: setattr(node, "id", _NAME_SWAPS[node.id])
 
 
 register("ast_perturb", LiteralPerturbation)
