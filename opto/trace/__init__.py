@@ -18,15 +18,14 @@ from opto.trace.modules import Module, model
 from opto.trace.nodes import GRAPH, ExceptionNode, MessageNode, Node, ParameterNode, node
 
 
-class stop_tracing:  # noqa: N801 - trace-opt's name
-    """Context manager: operations inside build no graph edges (their outputs have no parents)."""
+@contextmanager
+def stop_tracing() -> Iterator[None]:
+    """Operations inside build no graph edges (their outputs have no parents); restored on exit.
 
-    def __enter__(self) -> None:
-        self._cm = context(tracing=False)
-        self._cm.__enter__()
-
-    def __exit__(self, *exc: object) -> None:
-        self._cm.__exit__(*exc)
+    Scoped to the current thread / asyncio task, like every ``opto.context`` setting.
+    """
+    with context(tracing=False):
+        yield
 
 
 @contextmanager

@@ -21,8 +21,8 @@ from opto.trace.broadcast import recursive_conversion
 from opto.trace.call_info import (
     NO_EXTERNAL,
     NO_KWARGS,
+    CallFailure,
     CallInfo,
-    Failure,
     OperatorInfo,
     error_comment,
     syntax_comment,
@@ -32,6 +32,8 @@ from opto.trace.modules import Module
 from opto.trace.nodes import USED_NODES, ExceptionNode, MessageNode, Node, ParameterNode, get_op_name, node
 
 _P = inspect.Parameter
+_RESERVED = "__TRACE_RESERVED_"  # attribute prefix trace-opt reserves on instances of bundled methods
+_SELF_NODE = _RESERVED + "self_node"
 _POSITIONAL = (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)
 _EVAL_DESCRIPTION = ("[eval] This operator eval(__code, *args, **kwargs) evaluates the code block, where "
                      "__code is the code (str) and *args and **kwargs are the arguments of the function. "
@@ -58,8 +60,20 @@ def bundle(description: Any = None, traceable_code: bool = False, _process_input
     return decorator
 
 
+def _is_bundle_decorator(expr: ast.expr) -> bool:
+    """``@bundle``, ``@bundle(...)``, ``@trace.bundle(...)``, ``@opto.trace.bundle(...)``."""
+    target = expr.func if isinstance(expr, ast.Call) else expr
+    return (isinstance(target, ast.Name) and target.id == "bundle") or \
+        (isinstance(target, ast.Attribute) and target.attr == "bundle")
+
+
 def _function_source(fun: Callable) -> tuple[str | None, int, str]:
-    """(source without decorators, line number of ``def``, the ``def`` header with docstring)."""
+    """(source as written below the ``@bundle`` decorator, its first line number, ``def`` header).
+
+    The source keeps comments and the decorators stacked below ``@bundle(...)`` (as trace-opt);
+    the line number is that of the source's first line. Without a recognizable ``@bundle`` line
+    (``bundle()(fun)``) the whole definition is the source, from its first decorator.
+    """
     try:
         lines, start = inspect.getsourcelines(fun)
     except (OSError, TypeError):
@@ -73,13 +87,31 @@ def _function_source(fun: Callable) -> tuple[str | None, int, str]:
     if fdef is None:  # a lambda or something exotic
         return text.strip(), start, ""
     src_lines = text.splitlines()
-    body = src_lines[fdef.lineno - 1: fdef.end_lineno]
-    first = fdef.body[0]
-    has_doc = isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant) \
-        and isinstance(first.value.value, str)
-    header_end = first.end_lineno if has_doc and len(fdef.body) > 1 else first.lineno - 1
-    header = "\n".join(src_lines[fdef.lineno - 1: max(header_end, fdef.lineno)])
-    return "\n".join(body), start + fdef.lineno - 1, header
+    first = fdef.decorator_list[0].lineno if fdef.decorator_list else fdef.lineno
+    for deco in fdef.decorator_list:
+        if _is_bundle_decorator(deco):
+            first = (deco.end_lineno or deco.lineno) + 1
+            break
+    body = textwrap.dedent("\n".join(src_lines[first - 1: fdef.end_lineno])).strip("\n")
+    doc = fdef.body[0]
+    has_doc = isinstance(doc, ast.Expr) and isinstance(getattr(doc, "value", None), ast.Constant) \
+        and isinstance(doc.value.value, str)
+    header_end = (doc.end_lineno or doc.lineno) if has_doc and len(fdef.body) > 1 else doc.lineno - 1
+    header = textwrap.dedent("\n".join(src_lines[fdef.lineno - 1: max(header_end, fdef.lineno)]))
+    return body, start + first - 1, header
+
+
+def _check_trainable(fun: Callable) -> None:
+    """A trainable bundle needs a ``def`` with source: say so before anything runs."""
+    name = getattr(fun, "__qualname__", type(fun).__name__)
+    if getattr(fun, "__name__", None) == "<lambda>":
+        raise TypeError("bundle(trainable=True) cannot train a lambda (its source is the whole line around it); "
+                        "write it as a function: `def name(args): return ...` and decorate that")
+    target = inspect.unwrap(fun)
+    if not (inspect.isfunction(target) or inspect.ismethod(target)):
+        raise TypeError(f"bundle(trainable=True) needs a Python function defined with def, got {name} "
+                        f"({type(fun).__name__}, which has no Python source); wrap it in a def, e.g. "
+                        f"`def my_{getattr(fun, '__name__', 'fun')}(*args): return {getattr(fun, '__name__', 'fun')}(*args)`")
 
 
 class _CallPlan:
@@ -108,6 +140,8 @@ class FunModule(Module):
             raise TypeError(f"bundle needs a function, got {type(fun).__name__}")
         if description is not None and not isinstance(description, str):
             raise TypeError("bundle(description=...) must be a str such as '[name] what it does'")
+        if trainable:
+            _check_trainable(fun)
         source, line_number, header = _function_source(fun)
         doc = inspect.getdoc(fun) or ""
         self._fun = fun
@@ -136,6 +170,7 @@ class FunModule(Module):
         self._plain_calls = (self._plan.simple and not trainable and not traceable_code and _process_inputs
                              and not self._is_async)
         self._bound_self: Node | None = None
+        self._origin: FunModule | None = None  # the class-level FunModule this per-instance copy came from
         self.parameter: ParameterNode | None = None
         if trainable:
             if source is None:
@@ -237,8 +272,6 @@ class FunModule(Module):
         return inputs, call_args, call_kwargs
 
     def _convert(self, call_args: list, call_kwargs: dict) -> tuple[list, dict]:
-        if not self._process_inputs:
-            return call_args, call_kwargs
         if self.traceable_code:
             return [_detach(a) for a in call_args], {k: _detach(v) for k, v in call_kwargs.items()}
         data_args = [a._data if isinstance(a, Node) else a for a in call_args]
@@ -259,7 +292,7 @@ class FunModule(Module):
         inputs, data = bound
         used: list | None = [] if self._tracks_reads else None
         output = self._run(self._fun, data, NO_KWARGS, used)
-        if used or type(output) is Failure or not _SETTINGS.get().tracing:
+        if used or type(output) is CallFailure or not _SETTINGS.get().tracing:
             return self._wrap(output, self._fun, inputs, data, {}, used)
         info = self._call_info(data, output)
         if isinstance(output, Node):
@@ -276,7 +309,11 @@ class FunModule(Module):
             fun = self.fun
             is_async = self._compiled_async
         inputs, call_args, call_kwargs = self._bind(args, kwargs)
-        data_args, data_kwargs = self._convert(call_args, call_kwargs)
+        if self._process_inputs:
+            data_args, data_kwargs = self._convert(call_args, call_kwargs)
+        else:  # the function gets its arguments exactly as given (trace-opt's _process_inputs=False)
+            data_args = [self._bound_self, *args] if self._bound_self is not None else list(args)
+            data_kwargs = kwargs
         if is_async:
             return self._aforward(fun, inputs, data_args, data_kwargs)
         used: list | None = [] if self._tracks_reads else None
@@ -284,7 +321,7 @@ class FunModule(Module):
         return self._wrap(output, fun, inputs, data_args, data_kwargs, used)
 
     def _run(self, fun: Callable, args: list, kwargs: dict, used: list | None) -> Any:
-        """Call ``fun``; an exception becomes a Failure unless catch_execution_error=False.
+        """Call ``fun``; an exception becomes a CallFailure unless catch_execution_error=False.
 
         Node reads during the call are appended to ``used`` (None: don't track).
         """
@@ -334,7 +371,7 @@ class FunModule(Module):
         else:
             description, base = self.description, self._op_name
         call_info = CallInfo(self.info, fun, data_args, data_kwargs, output, external, self.parameter is not None)
-        if isinstance(output, Failure):
+        if isinstance(output, CallFailure):
             call_info.output = output.error
             info = call_info.materialize(None)
             info["error_comment"], info["traceback"] = output.comment, output.traceback
@@ -344,20 +381,38 @@ class FunModule(Module):
         data = output._data if isinstance(output, Node) else output
         return MessageNode._fast(data, inputs, description, base, call_info)
 
-    def _error(self, err: Exception) -> Failure:
+    def _error(self, err: Exception) -> CallFailure:
         tb = err.__traceback__.tb_next if err.__traceback__ is not None else None
-        return Failure(err, error_comment(err, tb), "".join(traceback.format_exception(type(err), err, tb)))
+        return CallFailure(err, error_comment(err, tb), "".join(traceback.format_exception(type(err), err, tb)))
 
     # --- methods ---
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        """The method bound to ``obj``: one copy per instance, made on first access.
+
+        Kept, as trace-opt does, in ``obj.__TRACE_RESERVED_bundle_<Class>.<method>`` next to the
+        instance's own node ``obj.__TRACE_RESERVED_self_node`` (code that reads them keeps working).
+        """
         if obj is None:
             return self
-        key = f"__TRACE_RESERVED_bundle_{self._attr_name}"
         store = getattr(obj, "__dict__", None)
-        if store is not None and key in store:
-            return store[key]
+        key = f"{_RESERVED}bundle_{self._op_name}"
+        if store is not None:
+            found = store.get(key)
+            if found is not None and found._origin is self:
+                return found
+            if found is not None:  # another method has the same op name: keep both apart
+                key = f"{_RESERVED}bundle_{self._qualname}.{self._attr_name}"
+                found = store.get(key)
+                if found is not None:
+                    return found
+            self_node = store.get(_SELF_NODE)
+            if self_node is None:
+                self_node = store[_SELF_NODE] = Node(obj, name=type(obj).__name__)
+        else:  # an object without __dict__ (slots): nothing to keep the copy in
+            self_node = Node(obj, name=type(obj).__name__)
         bound = copy.copy(self)
-        bound._bound_self = Node(obj, name=type(obj).__name__)
+        bound._origin = self
+        bound._bound_self = self_node
         bound._compiled = None
         if self.parameter is not None:
             bound.parameter = ParameterNode(self.parameter._data, name="__code",
@@ -382,7 +437,7 @@ class OperatorModule(FunModule):
     def __init__(self, fun: Callable, **kwargs: Any) -> None:
         super().__init__(fun, **kwargs)
         self._lazy_info = OperatorInfo(self._qualname, self.description)
-        self._plain_calls = self._plan.simple
+        self._plain_calls = self._plan.simple and self._process_inputs
 
     def _call_info(self, data: list, output: Any) -> Any:
         return self._lazy_info

@@ -7,11 +7,18 @@ from __future__ import annotations
 
 import linecache
 import traceback
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, Protocol
 
-NO_EXTERNAL: list = []  # shared empty list for calls that read no outside node (never mutated)
-NO_KWARGS: dict = {}  # shared empty keyword arguments (never mutated)
+NO_EXTERNAL: tuple = ()  # shared by calls that read no outside node
+NO_KWARGS: Mapping[str, Any] = MappingProxyType({})  # shared empty keyword arguments (read-only)
+
+
+class LazyInfo(Protocol):
+    """A compact stand-in for a node's info dict; ``Node.info`` materializes it on first read."""
+
+    def materialize(self, n: Any) -> dict[str, Any]: ...
 
 
 class CallInfo:
@@ -19,8 +26,8 @@ class CallInfo:
 
     __slots__ = ("static", "fun", "args", "kwargs", "output", "external", "is_eval")
 
-    def __init__(self, static: dict, fun: Callable, args: list, kwargs: dict, output: Any,
-                 external: list, is_eval: bool) -> None:
+    def __init__(self, static: dict[str, Any], fun: Callable, args: list, kwargs: Mapping[str, Any], output: Any,
+                 external: list | tuple, is_eval: bool) -> None:
         self.static, self.fun, self.args, self.kwargs = static, fun, args, kwargs
         self.output, self.external, self.is_eval = output, external, is_eval
 
@@ -47,8 +54,12 @@ class OperatorInfo:
                 "error_comment": None, "traceback": None, "external_dependencies": []}
 
 
-class Failure:
-    """An exception caught in a bundled call, with the context needed to explain it."""
+class CallFailure:
+    """An exception caught in a bundled call, with the context needed to explain it.
+
+    Named for whose failure it is: an optimizer module may also import the LLM's and the
+    evaluation's failure types.
+    """
 
     def __init__(self, error: Exception, comment: str, tb: str) -> None:
         self.error, self.comment, self.traceback = error, comment, tb

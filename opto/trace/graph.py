@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import itertools
+import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -32,11 +33,23 @@ class Graph:
     # --- tracing switch (kept for trace-opt code that reads or writes GRAPH.TRACE) ---
     @property
     def TRACE(self) -> bool:  # noqa: N802 - trace-opt's spelling
+        """Whether operations are traced in the current thread / task (read-only use is fine)."""
         return _SETTINGS.get().tracing
 
     @TRACE.setter
     def TRACE(self, value: bool) -> None:  # noqa: N802
-        _SETTINGS.set(dataclasses.replace(_SETTINGS.get(), tracing=bool(value)))
+        """trace-opt's global switch, kept so its code runs; prefer ``with trace.stop_tracing():``.
+
+        Unlike trace-opt's process-wide flag, this changes tracing only in the current thread or
+        asyncio task (other threads keep tracing), and only until an enclosing ``with
+        opto.context(...)`` / ``stop_tracing()`` block exits. Setting ``True`` again restores it.
+        """
+        if type(value) is not bool:
+            raise TypeError(f"GRAPH.TRACE must be True or False, got {type(value).__name__}")
+        warnings.warn("GRAPH.TRACE = ... affects only the current thread/task; use `with trace.stop_tracing():` "
+                      "(or `with opto.context(tracing=False):`) to switch tracing off for a block",
+                      DeprecationWarning, stacklevel=2)
+        _SETTINGS.set(dataclasses.replace(_SETTINGS.get(), tracing=value))
 
     def register(self, node: Node, base: str) -> str:
         """A fresh name ``[scope/]base:index`` for ``node``."""

@@ -16,6 +16,7 @@ from contextvars import ContextVar
 from typing import Any, Generic, TypeVar
 
 from opto.context import _SETTINGS
+from opto.trace.call_info import LazyInfo
 from opto.trace.graph import GRAPH, Graph, toposort  # noqa: F401 - GRAPH re-exported (trace-opt path)
 from opto.trace.node_ops import NodeOperators
 
@@ -51,6 +52,11 @@ def node(data: Any, name: str | None = None, trainable: bool = False, descriptio
     """Wrap ``data`` in a node; ``trainable=True`` makes a ParameterNode an optimizer may change."""
     if description is not None and type(description) is not str:
         raise TypeError(f"description must be a str or None, got {type(description).__name__}")
+    if name is not None and type(name) is not str:
+        raise TypeError(f"node(name=...) must be a str or None, got {type(name).__name__}: {name!r}")
+    if type(trainable) is not bool:
+        raise TypeError(f"node(trainable=...) must be a bool (True or False), got {type(trainable).__name__}: "
+                        f"{trainable!r}")
     if trainable:
         if isinstance(data, Node):
             name = name or data.name.split(":")[0]
@@ -61,6 +67,16 @@ def node(data: Any, name: str | None = None, trainable: bool = False, descriptio
             warnings.warn(f"name {name!r} is ignored because data is already a Node", stacklevel=2)
         return data
     return Node(data, name=name, description=description, constraint=constraint)
+
+
+def preview(value: Any, limit: int = 40) -> str:
+    """``repr(value)`` on one line, cut to ``limit`` characters."""
+    try:
+        text = repr(value)
+    except Exception as err:  # a user __repr__ that fails must not break printing a node
+        text = f"<{type(value).__name__}: repr failed: {type(err).__name__}>"
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 _SLOTS: dict[type, tuple[str, ...]] = {}  # per-class cache of slot names (derived data, not state)
@@ -94,20 +110,76 @@ def set_node_state(n: Any, state: dict[str, Any]) -> None:
         setattr(n, key, value)
 
 
+def _init_fields(n: Any, data: Any, base: str, trainable: bool, description: str, constraint: str | None,
+                 info: Any) -> None:
+    """Set every field a node has: the one list of them.
+
+    Constructors, the hot path (``MessageNode._fast``), detached copies and unpickling all call
+    this, so a new field is one edit here (plus its slot in ``AbstractNode``). Copies and unpickled
+    nodes then overwrite the fields not in ``GRAPH_FIELDS`` with the original's values.
+    """
+    n._data = data
+    n._parents = []
+    n._children = []
+    n._level = 0
+    n._name = GRAPH.register(n, base)
+    n.trainable = trainable
+    n._feedback = None
+    n._description = description
+    n._constraint = constraint
+    n._backwarded = False
+    n._info = info
+
+
+# Fields tied to one graph: a detached copy or an unpickled node gets them fresh from _init_fields
+# (unpickling then relinks parents and inputs); every other field is copied from the original.
+GRAPH_FIELDS = frozenset({"_parents", "_children", "_level", "_name", "_feedback", "_info", "_inputs"})
+
+
+def _base_name(name: str) -> str:
+    return name.split(":")[0].split("/")[-1]
+
+
+_GRAPH_INFO_KEYS = ("inputs", "output", "exception", "fun", "external_dependencies")
+
+
+def _detached_info(n: AbstractNode) -> Any:
+    """A node's info without references into its graph (names, docs and source stay)."""
+    info = n._info
+    if info is None or isinstance(info, dict) and not any(k in info for k in _GRAPH_INFO_KEYS):
+        return info
+    if not isinstance(info, dict):
+        info = info.materialize(n)
+    return {k: v for k, v in info.items() if k not in _GRAPH_INFO_KEYS}
+
+
 class AbstractNode(Generic[T]):
     """Data plus its place in the graph (parents, weak children, level, name)."""
 
     # Slots keep nodes small and cheap to create; ``__dict__`` stays for user-added attributes.
-    __slots__ = ("_parents", "_children", "_level", "_data", "_name", "__weakref__", "__dict__")
+    # The fields are set in one place: _init_fields.
+    __slots__ = ("_parents", "_children", "_level", "_data", "_name", "trainable", "_feedback", "_description",
+                 "_constraint", "_backwarded", "_info", "__weakref__", "__dict__")
+    _parents: list[Node]
+    _children: list[weakref.ref]
+    _level: int
+    _data: Any
+    _name: str
+    trainable: bool
+    _feedback: dict[Any, list[Any]] | None
+    _description: str
+    _constraint: str | None
+    _backwarded: bool
+    # An info dict, or a compact stand-in (CallInfo, OperatorInfo) that becomes one when read.
+    _info: dict[str, Any] | LazyInfo | None
+    _default_description = "[Node] This is a node in a computational graph."
+    _kind = "Node"
 
     def __init__(self, value: Any, *, name: str | None = None, trainable: bool = False) -> None:
-        self._parents: list[Node] = []
-        self._children: list[weakref.ref] = []
-        self._level = 0
         if isinstance(value, AbstractNode):
             value = value._data
-        self._data = value
-        self._name = GRAPH.register(self, name if name is not None else type(value).__name__)
+        _init_fields(self, value, name if name is not None else type(value).__name__, trainable,
+                     self._default_description, None, None)
 
     @property
     def data(self) -> T:
@@ -200,6 +272,11 @@ class AbstractNode(Generic[T]):
     def __str__(self) -> str:
         return f"Node: ({self._name}, dtype={type(self._data)}, data={self._data})"
 
+    def __repr__(self) -> str:
+        """Short and readable, e.g. ``<ParameterNode prompt:0 'You are a helpful...'>``, so that
+        printing ``node.feedback`` (keyed by nodes) shows which node each entry came from."""
+        return f"<{type(self).__name__} {self._name} {preview(self._data)}>"
+
     def lt(self, other: AbstractNode) -> bool:
         return -self._level < -other._level
 
@@ -212,25 +289,12 @@ class AbstractNode(Generic[T]):
         cls = self.__class__
         result = cls.__new__(cls)
         memo[id(self)] = result
+        _init_fields(result, None, _base_name(self._name), False, None, None, _detached_info(self))
         for key, value in node_state(self).items():
-            if key in ("_parents", "_children"):
-                value = []
-            elif key == "_inputs":
-                value = {}
-            elif key == "_feedback":
-                value = None
-            elif key == "_info" and value is not None:
-                if hasattr(value, "materialize"):
-                    value = value.materialize(self)
-                if isinstance(value, dict):  # drop references into the graph; keep names, docs, source
-                    value = {k: v for k, v in value.items() if k not in ("inputs", "output", "exception", "fun", "external_dependencies")}
-            elif key == "_name":
-                continue
-            else:
-                value = copy.deepcopy(value, memo)
-            setattr(result, key, value)
-        result._level = 0
-        result._name = GRAPH.register(result, self._name.split(":")[0].split("/")[-1])
+            if key not in GRAPH_FIELDS:
+                setattr(result, key, copy.deepcopy(value, memo))
+        if hasattr(self, "_inputs"):
+            result._inputs = {}  # type: ignore[attr-defined]
         return result
 
     def __copy__(self) -> AbstractNode:
@@ -240,7 +304,7 @@ class AbstractNode(Generic[T]):
         set_node_state(result, node_state(self))
         result._parents = list(self._parents)
         result._children = []
-        result._name = GRAPH.register(result, self._name.split(":")[0].split("/")[-1])
+        result._name = GRAPH.register(result, _base_name(self._name))
         return result
 
     def __reduce_ex__(self, protocol: int) -> tuple:
@@ -253,21 +317,22 @@ class AbstractNode(Generic[T]):
 class Node(NodeOperators, AbstractNode[T]):
     """A value in a traced program. Feedback from the output accumulates here during backward."""
 
-    __slots__ = ("trainable", "_feedback", "_description", "_constraint", "_backwarded", "_info")
-    _default_description = "[Node] This is a node in a computational graph."
-    _kind = "Node"
+    __slots__ = ()
 
     def __init__(self, value: Any, *, name: str | None = None, trainable: bool = False,
                  description: str | None = None, constraint: str | None = None,
-                 info: dict | None = None) -> None:
-        super().__init__(value, name=name)
-        self.trainable = trainable
-        self._feedback: dict | None = None
-        self._description = (self._default_description if description is None
-                             else _normalize_description(description, self._default_description, self._kind))
-        self._constraint = constraint
-        self._backwarded = False
-        self._info = info
+                 info: dict[str, Any] | LazyInfo | None = None) -> None:
+        if name is not None and type(name) is not str:
+            raise TypeError(f"name must be a str or None, got {type(name).__name__}: {name!r}")
+        if type(trainable) is not bool:
+            raise TypeError(f"trainable must be a bool (True or False), got {type(trainable).__name__}: "
+                            f"{trainable!r}")
+        if isinstance(value, AbstractNode):
+            value = value._data
+        description = (self._default_description if description is None
+                       else _normalize_description(description, self._default_description, self._kind))
+        _init_fields(self, value, name if name is not None else type(value).__name__, trainable, description,
+                     constraint, info)
 
     @property
     def feedback(self) -> dict:
@@ -294,11 +359,16 @@ class Node(NodeOperators, AbstractNode[T]):
         return get_op_name(self._description)
 
     @property
-    def info(self) -> dict | None:
+    def info(self) -> dict[str, Any] | None:
+        """What the op that made this node recorded (function, inputs, output, source...), or None.
+
+        Stored compactly until first read (see ``opto.trace.call_info``); reading makes it a dict.
+        """
         info = self._info
-        if info is not None and type(info) is not dict and hasattr(info, "materialize"):
-            info = self._info = info.materialize(self)
-        return info
+        if info is None or type(info) is dict:
+            return info
+        materialized = self._info = info.materialize(self)  # type: ignore[union-attr]
+        return materialized
 
     @property
     def type(self) -> type:
@@ -325,15 +395,17 @@ class Node(NodeOperators, AbstractNode[T]):
 
     def backward(self, feedback: Any = "", propagator: Any = None, retain_graph: bool = False,
                  visualize: bool = False, simple_visualization: bool = True, reverse_plot: bool = False,
-                 print_limit: int = 100) -> Any:
+                 print_limit: int = 100, pause_gc: bool = True) -> Any:
         """Send ``feedback`` from this node to every ancestor in one reverse-topological pass.
 
+        ``pause_gc``: hold off Python's cyclic garbage collector for the length of the pass (it
+        would rescan the live graph over and over); re-enabled when the pass ends, even on error.
         Returns a graphviz.Digraph of the graph when ``visualize`` is true, else None.
         """
         from opto.trace.backward import run_backward
 
         return run_backward(self, feedback, propagator, retain_graph, visualize,
-                            simple_visualization, reverse_plot, print_limit)
+                            simple_visualization, reverse_plot, print_limit, pause_gc)
 
     def clone(self) -> Node:
         from opto.trace import operators as ops
@@ -354,7 +426,7 @@ class ParameterNode(Node[T]):
 
     def __init__(self, value: Any, *, name: str | None = None, trainable: bool = True,
                  description: str | None = None, constraint: str | None = None,
-                 info: dict | None = None) -> None:
+                 info: dict[str, Any] | LazyInfo | None = None) -> None:
         super().__init__(value, name=name, trainable=trainable, description=description,
                          constraint=constraint, info=info)
 
@@ -368,7 +440,7 @@ class MessageNode(Node[T]):
     __slots__ = ("_inputs",)
 
     def __init__(self, value: Any, *, inputs: list[Node] | dict[str, Node], description: str,
-                 constraint: str | None = None, name: str | None = None, info: dict | None = None) -> None:
+                 constraint: str | None = None, name: str | None = None, info: dict[str, Any] | LazyInfo | None = None) -> None:
         super().__init__(value, name=name, description=description, constraint=constraint, info=info)
         if isinstance(inputs, list):
             inputs = {v.name: v for v in inputs}
@@ -383,20 +455,11 @@ class MessageNode(Node[T]):
         self._link(inputs.values())
 
     @classmethod
-    def _fast(cls, data: Any, inputs: dict[str, Node], description: str, base: str, info: dict | None) -> MessageNode:
+    def _fast(cls, data: Any, inputs: dict[str, Node], description: str, base: str,
+              info: dict[str, Any] | LazyInfo | None) -> MessageNode:
         """Build an op output without re-validating what the bundle already checked (hot path)."""
         self = cls.__new__(cls)
-        self._data = data
-        self._parents = []
-        self._children = []
-        self._level = 0
-        self._name = GRAPH.register(self, base)
-        self.trainable = False
-        self._feedback = None
-        self._description = description
-        self._constraint = None
-        self._backwarded = False
-        self._info = info
+        _init_fields(self, data, base, False, description, None, info)
         self._inputs = inputs
         self._link(inputs.values())
         return self
@@ -423,12 +486,30 @@ class MessageNode(Node[T]):
 
     @property
     def hidden_dependencies(self) -> set[ParameterNode]:
-        """Parameters used inside traceable bundled code but not visible as this node's inputs."""
+        """Parameters used inside traceable bundled code but not visible as this node's inputs.
+
+        Nested traceable bundles count too: a parameter used three bundles deep is hidden here.
+        """
         out = self._traced_output()
         if out is None:
             return set()
-        visible = {n for n in toposort(self._parents) if isinstance(n, ParameterNode)}
-        return {n for n in toposort([out]) if isinstance(n, ParameterNode) and n not in visible}
+        visible = toposort(self._parents)
+        visible_ids = {id(n) for n in visible}
+        hidden: dict[int, ParameterNode] = {}
+        pending = [out]
+        expanded = {id(self)}
+        while pending:
+            for n in toposort([pending.pop()]):
+                if id(n) in visible_ids:
+                    continue
+                if isinstance(n, ParameterNode):
+                    hidden.setdefault(id(n), n)
+                elif isinstance(n, MessageNode) and id(n) not in expanded:
+                    inner = n._traced_output()
+                    if inner is not None:
+                        expanded.add(id(n))
+                        pending.append(inner)
+        return set(hidden.values())
 
 
 class ExceptionNode(MessageNode[T]):
@@ -438,7 +519,7 @@ class ExceptionNode(MessageNode[T]):
 
     def __init__(self, value: BaseException, *, inputs: list[Node] | dict[str, Node],
                  description: str = "[ExceptionNode] This is node containing the error of execution.",
-                 constraint: str | None = None, name: str | None = None, info: dict | None = None) -> None:
+                 constraint: str | None = None, name: str | None = None, info: dict[str, Any] | LazyInfo | None = None) -> None:
         self.exception = value if isinstance(value, BaseException) else None
         if isinstance(value, BaseException):
             cls = type(value)

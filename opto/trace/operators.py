@@ -9,10 +9,12 @@ from __future__ import annotations
 import builtins
 import copy
 import math
+import types
 from collections.abc import Callable
 from typing import Any
 
 from opto.trace.bundle import FunModule, OperatorModule
+from opto.trace.nodes import Node
 
 
 def _op(fun: Callable) -> FunModule:
@@ -345,12 +347,28 @@ def node_getattr(obj: Any, attr: Any) -> Any:
     return getattr(obj, attr)
 
 
-@_op
+# Callables written in C cannot use a node, so they get the data; every other callable (a user's
+# method fetched with ``node.getattr``) gets its arguments as passed, nodes included (trace-opt).
+_C_CALLABLES = (types.BuiltinFunctionType, types.MethodWrapperType, types.WrapperDescriptorType,
+                types.MethodDescriptorType, types.ClassMethodDescriptorType)
+
+
+def _takes_data(target: Any) -> bool:
+    return isinstance(target, _C_CALLABLES) or (isinstance(target, type) and target.__module__ == "builtins")
+
+
 def call(fun: Any, /, *args: Any, **kwargs: Any) -> Any:
     """This operator calls the function fun with args and kwargs."""
-    if not callable(fun):
-        raise TypeError(f"{type(fun).__name__} object is not callable")
-    return fun(*args, **kwargs)
+    target = fun._data if isinstance(fun, Node) else fun
+    if not callable(target):
+        raise TypeError(f"{type(target).__name__} object is not callable")
+    if _takes_data(target):
+        args = tuple(a._data if isinstance(a, Node) else a for a in args)
+        kwargs = {k: (v._data if isinstance(v, Node) else v) for k, v in kwargs.items()}
+    return target(*args, **kwargs)
+
+
+call = OperatorModule(call, _process_inputs=False)  # type: ignore[assignment]  # the traced operator
 
 
 # ---- conversions ----

@@ -13,10 +13,8 @@ import weakref
 from typing import Any
 
 from opto.trace.call_info import OperatorInfo
-from opto.trace.graph import GRAPH
-from opto.trace.nodes import node_state, set_node_state
+from opto.trace.nodes import GRAPH_FIELDS, _base_name, _init_fields, node_state, set_node_state
 
-_LINKS = ("_parents", "_children", "_inputs", "_name", "_feedback", "_info", "_level")
 _PLAIN = (str, int, float, bool, type(None))
 # id(node) -> (weak ref to the live RecordGroup holding it, index). A group lives only while a
 # pickler's memo holds it (during one dumps call), so entries vanish with it: nothing goes stale.
@@ -76,12 +74,11 @@ def locate(output: Any) -> tuple[RecordGroup, int]:
     records = []
     for n in order:
         full = node_state(n)
-        state = {k: v for k, v in full.items() if k not in _LINKS}
+        state = {k: v for k, v in full.items() if k not in GRAPH_FIELDS}
         inputs = getattr(n, "_inputs", None)
         input_idx = None if inputs is None else [(k, index[id(v)]) for k, v in inputs.items()]
         parent_idx = [index[id(p)] for p in n._parents]
-        base = n._name.split(":")[0].split("/")[-1]
-        records.append((type(n), base, state, _plain_info(full.get("_info"), n), parent_idx, input_idx))
+        records.append((type(n), _base_name(n._name), state, _plain_info(full.get("_info"), n), parent_idx, input_idx))
     group = RecordGroup(records, externals)
     group._sources = order
     ids = [id(n) for n in order]
@@ -136,13 +133,8 @@ def _rebuild(records: list[tuple], externals: list[tuple[RecordGroup, int]]) -> 
 
     for cls, base, state, info, parent_idx, input_idx in records:
         n = cls.__new__(cls)
-        set_node_state(n, state)
-        n._parents = []
-        n._children = []
-        n._level = 0
-        n._feedback = None
-        n._info = info
-        n._name = GRAPH.register(n, base)
+        _init_fields(n, None, base, False, "", None, info)  # fresh graph fields ...
+        set_node_state(n, state)  # ... then everything else as it was
         if input_idx is not None:
             n._inputs = {k: resolve(i) for k, i in input_idx}
         n._link(resolve(i) for i in parent_idx)

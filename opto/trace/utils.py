@@ -7,12 +7,21 @@ from typing import Any
 
 
 def sum_feedback(nodes: Iterable[Any]) -> Any:
-    """The sum of every feedback item the nodes hold (a TraceGraph under GraphPropagator)."""
-    total: Any = 0
+    """The sum of every feedback item the nodes hold.
+
+    Under GraphPropagator that is a TraceGraph (``.visualize()``, ``.expand(node)``); with no
+    feedback at all it is an empty TraceGraph, never trace-opt's bare ``0``. Numeric feedback
+    (SumPropagator) sums to a number.
+    """
+    total: Any = None
     for n in nodes:
         for items in n.feedback.values():
             for item in items:
-                total = item if isinstance(total, int) and total == 0 else total + item
+                total = item if total is None else total + item
+    if total is None:
+        from opto.trace.propagators.graph_propagator import TraceGraph
+
+        return TraceGraph(graph=[], user_feedback=None)
     return total
 
 
