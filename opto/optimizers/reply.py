@@ -1,0 +1,133 @@
+"""Reading an optimizer reply: the structured object, trace-opt's JSON, or the XML-tag layout.
+
+A reply that cannot be used as a whole (cut off at the token limit, unclosed reasoning tags, no
+suggestion to be found) gets a reason instead of a suggestion; the optimizer feeds that reason back.
+Per-value problems are for ``checks``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from opto.optimizers.prompt_format import PromptFormat
+
+_THINK = re.compile(r"<think(?:ing)?>.*?</think(?:ing)?>", re.S | re.I)
+_THINK_OPEN = re.compile(r"<think(?:ing)?>", re.I)
+_TERMINATE = re.compile(r"\bTERMINATE\b")
+
+
+class OptimizerReply(BaseModel):
+    """The structured reply requested through the LLM layer's schema support."""
+
+    reasoning: str = Field("", description="why the output is what it is and what to change")
+    answer: Any = Field(None, description="an answer, if the instruction asks a question")
+    suggestion: dict[str, Any] = Field(
+        default_factory=dict, description="variable name -> complete new value; empty means no change"
+    )
+
+
+@dataclasses.dataclass
+class ParsedReply:
+    reasoning: str = ""
+    answer: Any = None
+    suggestion: dict[str, Any] = dataclasses.field(default_factory=dict)
+    terminate: bool = False
+    error: str | None = None  # why the whole reply is unusable
+
+
+def parse(text: str, fmt: PromptFormat, *, finish_reason: str | None = None, parsed: Any = None) -> ParsedReply:
+    """Read a reply; never raises. ``parsed`` is the schema-validated object when the LM gave one."""
+    if finish_reason == "length":
+        return ParsedReply(error="the reply was cut off at the token limit (truncated); write a shorter "
+                                 "reasoning and only the values that change")
+    if isinstance(parsed, OptimizerReply):
+        return _from_object(parsed.model_dump())
+    text = text or ""
+    cleaned = _THINK.sub("", text)
+    if _THINK_OPEN.search(cleaned):
+        return ParsedReply(error="the reply contains an unclosed <think> block (reasoning leaked into the "
+                                 "answer, or it was truncated); reply with only the requested format")
+    first, second = (_from_xml, _from_json) if fmt.layout == "xml" else (_from_json, _from_xml)
+    for reader in (first, second):
+        result = reader(cleaned, fmt)
+        if result is not None and (result.suggestion or result.error):
+            return result
+    if _TERMINATE.search(cleaned):
+        return ParsedReply(terminate=True, reasoning=cleaned.strip())
+    result = _from_json(cleaned, fmt) or _from_xml(cleaned, fmt)
+    if result is not None:  # a well-formed reply with an empty suggestion: no change
+        result.terminate = True
+        return result
+    return ParsedReply(error="no suggestion could be read from the reply; follow the output format exactly")
+
+
+def _from_object(obj: dict[str, Any]) -> ParsedReply:
+    suggestion = obj.get("suggestion")
+    if not isinstance(suggestion, dict):
+        suggestion = {}
+    reasoning = obj.get("reasoning", "")
+    return ParsedReply(reasoning=reasoning if isinstance(reasoning, str) else json.dumps(reasoning),
+                       answer=obj.get("answer"), suggestion=dict(suggestion), terminate=not suggestion)
+
+
+def _from_json(text: str, fmt: PromptFormat) -> ParsedReply | None:
+    from opto.llm import extract_json
+
+    try:
+        obj = extract_json(text, want="object")
+    except ValueError:
+        return _pairs(text)
+    if not isinstance(obj, dict):
+        return None
+    if "suggestion" not in obj and len(obj) == 1 and isinstance(next(iter(obj.values())), dict):
+        obj = next(iter(obj.values()))  # {"reply": {...}}
+    if "suggestion" not in obj:
+        return _pairs(text)
+    return _from_object(obj)
+
+
+_SUGGESTION_BLOCK = re.compile(r'"suggestion"\s*:\s*\{(.*)\}', re.S)
+_PAIR = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)"\s*:\s*"((?:[^"\\]|\\.)*)"', re.S)
+
+
+def _pairs(text: str) -> ParsedReply | None:
+    """trace-opt's last resort for broken JSON: string pairs inside the "suggestion" braces."""
+    block = _SUGGESTION_BLOCK.search(text)
+    if block is None:
+        return None
+    pairs: dict[str, Any] = {}
+    for key, raw in _PAIR.findall(block.group(1)):
+        try:
+            pairs[key] = json.loads(f'"{raw}"')
+        except json.JSONDecodeError:
+            pairs[key] = raw
+    return ParsedReply(suggestion=pairs) if pairs else None
+
+
+def _from_xml(text: str, fmt: PromptFormat) -> ParsedReply | None:
+    v, n, val, r = (re.escape(t) for t in (fmt.variable_tag, fmt.name_tag, fmt.value_tag, fmt.reasoning_tag))
+    blocks = re.findall(rf"<{v}>\s*<{n}>(.*?)</{n}>\s*<{val}>(.*?)</{val}>\s*</{v}>", text, re.S)
+    reasoning_match = re.search(rf"<{r}>(.*?)</{r}>", text, re.S)
+    reasoning = reasoning_match.group(1).strip() if reasoning_match else ""
+    if not blocks:
+        opened = len(re.findall(rf"<{val}>", text))
+        if opened and opened > len(re.findall(rf"</{val}>", text)):
+            return ParsedReply(reasoning=reasoning, error=f"the reply is truncated: a <{fmt.value_tag}> block "
+                                                          "is never closed")
+        return ParsedReply(reasoning=reasoning) if reasoning_match else None
+    suggestion = {name.strip(): _strip_newlines(value) for name, value in blocks}
+    return ParsedReply(reasoning=reasoning, suggestion=suggestion)
+
+
+def _strip_newlines(value: str) -> str:
+    """Drop the one newline the layout puts after ``<value>`` and before ``</value>``."""
+    if value.startswith("\n"):
+        value = value[1:]
+    if value.endswith("\n"):
+        value = value[:-1]
+    return value
