@@ -16,7 +16,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
-FaultKind = Literal["status", "hang", "truncated", "non_json", "bad_json", "no_choices"]
+FaultKind = Literal["status", "hang", "truncated", "non_json", "bad_json", "no_choices", "body"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,6 +27,7 @@ class Fault:
     status: int = 500
     retry_after: str | None = None
     seconds: float = 0.0
+    raw: str = ""
 
     @classmethod
     def http(cls, status: int, retry_after: float | str | None = None) -> Fault:
@@ -51,6 +52,11 @@ class Fault:
     @classmethod
     def no_choices(cls) -> Fault:
         return cls("no_choices")
+
+    @classmethod
+    def body(cls, raw: str) -> Fault:
+        """A 200 JSON answer with exactly this body (e.g. a completion whose usage is ``1e400``)."""
+        return cls("body", raw=raw)
 
 
 def completion_body(text: str, model: str = "stub", prompt_tokens: int = 5, completion_tokens: int = 3) -> dict:
@@ -233,6 +239,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault is not None and fault.kind == "bad_json":
             self._send(200, b'{"id": "chatcmpl-stub", "choices": [')
+            return
+        if fault is not None and fault.kind == "body":
+            self._send(200, fault.raw.encode())
             return
         if fault is not None and fault.kind == "no_choices":
             self._send(200, json.dumps({**completion_body(""), "choices": []}).encode())
