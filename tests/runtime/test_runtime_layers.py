@@ -69,3 +69,12 @@ def test_one_exec_site_in_the_whole_library():
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("exec", "eval"):
                 sites.append(f"{path.relative_to(OPTO.parent)}:{node.lineno}")
     assert len(sites) == 1 and sites[0].startswith("opto/runtime/source.py:"), sites
+
+
+def test_moved_names_point_to_their_new_home():
+    import opto.runtime
+
+    with pytest.raises(AttributeError, match=r"from opto\.evaluate import run_batch"):
+        opto.runtime.run_batch  # noqa: B018
+    with pytest.raises(AttributeError, match="EvaluationFailure"):
+        opto.runtime.Failure  # noqa: B018
