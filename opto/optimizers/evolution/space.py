@@ -228,16 +228,17 @@ def named_parameters(parameters: Any) -> dict[str, Any]:
         items = list(parameters.items())
     else:
         items = [(None, p) for p in _as_list(parameters)]
-    out: dict[str, Any] = {}
+    nodes: list[tuple[str | None, Any]] = []
     for key, p in items:
-        node = getattr(p, "parameter", p) if not isinstance(p, ParameterNode) else p
+        node = p if isinstance(p, ParameterNode) else getattr(p, "parameter", p)
         if not isinstance(node, ParameterNode):
             raise SpaceError(f"expected ParameterNodes or trainable bundles, got {type(p).__name__}")
-        name = key if key is not None else _default_name(node)
-        if name in out:
-            if out[name] is node:
-                continue
-            name = node.py_name
+        if not any(n is node for _, n in nodes):
+            nodes.append((key, node))
+    bases = [key if key is not None else _default_name(n) for key, n in nodes]
+    out: dict[str, Any] = {}
+    for (key, node), base in zip(nodes, bases):
+        name = base if key is not None or bases.count(base) == 1 else str(node.py_name)
         if name in out:
             raise SpaceError(f"two parameters share the name {name!r}; pass a dict name -> parameter")
         out[str(name)] = node
@@ -257,7 +258,7 @@ def _default_name(node: Any) -> str:
         fn = function_def(node._data)
         if fn is not None:
             return fn.name
-    return str(node.py_name)
+    return str(node.name).split(":")[0]
 
 
 def space_for(nodes: Mapping[str, Any], overrides: Mapping[str, Mapping[str, Any]] | None = None) -> SearchSpace:

@@ -46,3 +46,11 @@ def with_length(values: dict[str, Any]) -> dict[str, Any]:
 def nan_sometimes(values: dict[str, Any]) -> float:
     x = float(values["x"])
     return float("nan") if x > 4 else -abs(x - 2)
+
+
+def quadratic_slow(values: dict[str, Any]) -> tuple[float, str]:
+    """quadratic, slow enough that a kill lands in the middle of a run."""
+    import time
+
+    time.sleep(0.05)
+    return quadratic(values)

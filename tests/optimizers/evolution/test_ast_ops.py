@@ -1,0 +1,63 @@
+"""AST operators: literal perturbation and operator swaps keep code valid and change one site."""
+
+from __future__ import annotations
+
+import ast
+import random
+from collections import Counter
+
+from opto.optimizers.evolution.operators import OPERATORS, OperatorContext, Parent, Proposal, ProposalFailure
+from opto.optimizers.evolution.space import SearchSpace
+
+CODE = "def f(x, y):\n    # a comment\n    return max(x * 2.5 + 1, y - 3) if x < y and y >= 0 else x / 4\n"
+SPACE = SearchSpace.from_values({"f": CODE, "w": 1.0})
+
+
+def propose(name: str, seed: int, code: str = CODE) -> Proposal | ProposalFailure:
+    return OPERATORS[name]().propose([Parent("p", {"f": code, "w": 1.0}, 0.0)],
+                                     OperatorContext(SPACE, random.Random(seed), None, []))
+
+
+def _constants(code: str) -> list[object]:
+    return [n.value for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Constant)]
+
+
+def test_literal_perturbation_changes_exactly_one_constant():
+    before = _constants(CODE)
+    seen = set()
+    for seed in range(30):
+        out = propose("ast_perturb", seed)
+        assert isinstance(out, Proposal)
+        after = _constants(out.values["f"])
+        assert len(after) == len(before)
+        # one constant differs (a negative result unparses as -c, so compare magnitudes as multisets)
+        assert sum((Counter(map(abs, before)) - Counter(map(abs, after))).values()) <= 1
+        fn = ast.parse(out.values["f"]).body[0]
+        assert isinstance(fn, ast.FunctionDef) and fn.name == "f" and [a.arg for a in fn.args.args] == ["x", "y"]
+        assert out.values["w"] == 1.0
+        seen.add(out.values["f"])
+    assert len(seen) > 10
+
+
+def test_operator_swap_changes_one_operator_and_keeps_syntax():
+    seen = set()
+    for seed in range(40):
+        out = propose("ast_swap", seed)
+        assert isinstance(out, Proposal)
+        compile(out.values["f"], "<child>", "exec")
+        assert out.values["f"] != ast.unparse(ast.parse(CODE)) + "\n"
+        seen.add(out.values["f"])
+    joined = "\n".join(seen)
+    assert "min(" in joined and " - 1" in joined and "x <= y" in joined and " or " in joined
+
+
+def test_no_site_is_a_failure_not_an_exception():
+    out = propose("ast_perturb", 0, "def f(x, y):\n    return x\n")
+    assert isinstance(out, ProposalFailure) and out.reason == "not_applicable"
+    assert isinstance(propose("ast_swap", 0, "def f(x, y):\n    return x\n"), ProposalFailure)
+    assert isinstance(propose("ast_swap", 0, "def f(x, y:\n"), ProposalFailure)  # unparsable parent
+
+
+def test_seeded():
+    assert propose("ast_perturb", 7).values == propose("ast_perturb", 7).values
+    assert not OPERATORS["ast_swap"]().applies_to(SearchSpace.from_values({"w": 1.0}))
