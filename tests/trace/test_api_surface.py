@@ -33,12 +33,18 @@ def test_names_importable(module):
     assert not missing, f"{module} lacks {missing}"
 
 
-def test_graph_clear_and_trace_flag():
+def test_graph_clear_restarts_names_and_trace_flag_reads_the_context():
     from opto import trace
 
+    first = trace.node(1, name="x")
+    assert first.name == "x:0" and trace.node(2, name="x").name == "x:1"
     trace.GRAPH.clear()
+    assert trace.node(3, name="x").name == "x:0"
+    assert first.name == "x:0"  # a live node keeps its name
     assert trace.GRAPH.TRACE is True
-    assert callable(trace.GRAPH.clear)
+    with trace.stop_tracing():
+        assert trace.GRAPH.TRACE is False
+    assert trace.GRAPH.TRACE is True
 
 
 def test_for_all_methods():
