@@ -54,3 +54,8 @@ def quadratic_slow(values: dict[str, Any]) -> tuple[float, str]:
 
     time.sleep(0.05)
     return quadratic(values)
+
+
+def line_fit_g(values: dict[str, Any]) -> tuple[float, str]:
+    """line_fit for a code parameter named g."""
+    return line_fit({"f": values["g"].replace("def g(", "def f(")})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from opto.optimizers.evolution.config import ConfigError, EvolutionConfig
 
@@ -47,6 +48,6 @@ def test_bad_toml_is_a_clear_error(tmp_path):
 
 def test_frozen():
     c = EvolutionConfig()
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         c.islands = 3  # type: ignore[misc]
     assert c.merged(islands=3).islands == 3
