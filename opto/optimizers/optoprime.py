@@ -109,36 +109,53 @@ class OptoPrime(Optimizer):
     def propose(self, *args: Any, verbose: Any = False, mask: Collection[str] | None = None,
                 **kwargs: Any) -> dict[ParameterNode, Any]:
         """Ask the model, check its suggestions; returns the values that passed (nothing applied)."""
+        begun = self._begin(mask, verbose)
+        if begun is None:
+            return {}
+        summary, prompt, entry = begun
+        reply = self._ask(self.request(prompt), entry)
+        if verbose:
+            print("LLM response:\n", entry.get("reply", ""))
+        values, rejected = self._check(reply)
+        return self._finish(summary, entry, values, rejected, reply)
+
+    def _begin(self, mask: Collection[str] | None, verbose: Any) -> tuple[Problem, prompts.Prompt, dict[str, Any]] | None:
+        """Read the trace and build the prompt; None (after a warning) when no parameter has feedback."""
         self.steps += 1
         summary = self.summarize()
         if not summary.variables:
-            warnings.warn("OptoPrime.step(): no trainable parameter has feedback; call "
-                          "optimizer.backward(output, feedback) first. Nothing was changed.", stacklevel=3)
+            warnings.warn(f"{type(self).__name__}.step(): no trainable parameter has feedback; call "
+                          "optimizer.backward(output, feedback) first. Nothing was changed.", stacklevel=4)
             self._record({"step": self.steps, "skipped": "no feedback"}, {}, [])
-            return {}
+            return None
         prompt = self._build_prompt(summary, mask)
         if verbose not in (False, "output"):
             print("Prompt\n", prompt.system + prompt.user)
         entry: dict[str, Any] = {"step": self.steps, "system_prompt": prompt.system, "prompt": prompt.user,
                                  "user_prompt": prompt.user, "prompt_tokens_estimate": prompt.tokens,
                                  "trimmed": prompt.trimmed, "over_cap": prompt.over_cap}
-        reply = self._ask(prompt, entry)
-        if verbose:
-            print("LLM response:\n", entry.get("reply", ""))
-        values, rejected = self._check(reply)
+        return summary, prompt, entry
+
+    def _finish(self, summary: Problem, entry: dict[str, Any], values: dict[ParameterNode, Any],
+                rejected: list[dict[str, Any]], reply: ParsedReply | None) -> dict[ParameterNode, Any]:
         self.memory.add({e.name: self._current(e.name) for e in summary.variables}, summary.feedback)
         return self._record(entry, values, rejected, reply)
 
-    def _ask(self, prompt: prompts.Prompt, entry: dict[str, Any]) -> ParsedReply:
-        """One model call; failures become a ParsedReply with an error (a run never dies of a reply)."""
-        from opto.llm import BudgetExceeded, Request
+    def request(self, prompt: prompts.Prompt, **settings: Any) -> Any:
+        """The Request for ``prompt`` (``settings`` override temperature, seed, n, ...)."""
+        from opto.llm import Request
 
-        request = Request(
-            messages=({"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user}),
-            max_tokens=self.max_tokens, temperature=self.temperature, seed=self.seed,
-            schema=OptimizerReply if self.structured else None,
-            json_mode=self.format.layout == "json" and not self.structured,
-        )
+        fields: dict[str, Any] = dict(max_tokens=self.max_tokens, temperature=self.temperature, seed=self.seed,
+                                      schema=OptimizerReply if self.structured else None,
+                                      json_mode=self.format.layout == "json" and not self.structured)
+        fields.update(settings)
+        messages = ({"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user})
+        return Request(messages=messages, **fields)
+
+    def _ask(self, request: Any, entry: dict[str, Any]) -> ParsedReply:
+        """One model call; failures become a ParsedReply with an error (a run never dies of a reply)."""
+        from opto.llm import BudgetExceeded
+
         try:
             response = self.lm.complete(request)
         except BudgetExceeded:
@@ -148,8 +165,9 @@ class OptoPrime(Optimizer):
             return ParsedReply(error=f"the model call failed ({type(e).__name__}: {e})")
         return self._read(response, entry)
 
-    def _read(self, response: Any, entry: dict[str, Any]) -> ParsedReply:
-        choice = response.choices[0]
+    def _read(self, response: Any, entry: dict[str, Any], index: int = 0) -> ParsedReply:
+        """Sample ``index`` of ``response`` parsed; what came back is written into ``entry``."""
+        choice = response.choices[index]
         failure = choice.failure
         text = choice.text or (failure.raw_text if failure is not None else "")
         usage = response.usage
@@ -202,10 +220,7 @@ class OptoPrime(Optimizer):
 
     def _record(self, entry: dict[str, Any], values: dict[ParameterNode, Any], rejected: list[dict[str, Any]],
                 reply: ParsedReply | None = None) -> dict[ParameterNode, Any]:
-        for item in rejected:
-            value = item["value"] if item["param"] is not None else entry.get("reply", "")
-            if "model_error" not in entry:  # the model is not told about our transport trouble
-                self.rejections.add(self.steps, item["param"], value, item["reason"])
+        self._remember(rejected, entry)
         entry.update(
             reasoning=reply.reasoning if reply else "", answer=jsonable(reply.answer) if reply else None,
             terminate=bool(reply and reply.terminate and not values),
@@ -216,6 +231,14 @@ class OptoPrime(Optimizer):
             self.log.append(entry)
         self._pending = entry
         return values
+
+    def _remember(self, rejected: list[dict[str, Any]], entry: dict[str, Any]) -> None:
+        """Keep rejected proposals (shown next step, refused if repeated); not our transport trouble."""
+        if "model_error" in entry:
+            return
+        for item in rejected:
+            value = item["value"] if item["param"] is not None else entry.get("reply", "")
+            self.rejections.add(self.steps, item["param"], value, item["reason"])
 
     def update(self, values: Mapping[Any, Any]) -> None:
         """Apply ``values``; the step that proposed them records what was applied."""
