@@ -164,6 +164,7 @@ class OptoPrimeMulti(OptoPrime):
         else:
             seed = self.seed if self.seed is not None else 0
             requests = [self.request(prompt, n=n, seed=seed)]
+        responses: list[Any]
         try:
             responses = complete_many(self.lm, requests, concurrency=self.concurrency or n)
         except BudgetExceeded:
@@ -182,11 +183,11 @@ class OptoPrimeMulti(OptoPrime):
             if isinstance(response, Exception):
                 from opto.optimizers.reply import ParsedReply
 
-                sub = {"reply": "", "model_error": f"{type(response).__name__}: {response}"}
-                out.append((sub, ParsedReply(error=f"the model call failed ({sub['model_error']})")))
+                failed: dict[str, Any] = {"reply": "", "model_error": f"{type(response).__name__}: {response}"}
+                out.append((failed, ParsedReply(error=f"the model call failed ({failed['model_error']})")))
                 continue
             for k in range(len(response.choices)):
-                sub = {"temperature": requests[i].temperature}
+                sub: dict[str, Any] = {"temperature": requests[i].temperature}
                 out.append((sub, self._read(response, sub, k)))
                 if k:  # samples of one response share its usage; count it once
                     sub["usage"] = {"prompt_tokens": 0, "completion_tokens": 0, "cost_usd": None}
