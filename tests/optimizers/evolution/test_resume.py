@@ -1,0 +1,88 @@
+"""Kill a search with SIGKILL mid-run, run it again on the same store: it ends with the same best.
+
+The resumed run replays the search from its seed, reading committed evaluations back instead of
+re-running them, so it must reach exactly the state of an uninterrupted run (same candidates, same
+events, same best) without evaluating anything twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from opto.store import RunStore, StoreError
+
+HERE = Path(__file__).parent
+SCRIPT = HERE / "evo_resume_script.py"
+BUDGET = 40
+
+pytestmark = pytest.mark.integration
+
+
+def run(store: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(SCRIPT), str(store), str(BUDGET)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, cwd=HERE)
+
+
+def finish(proc: subprocess.Popen) -> dict:
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def evaluated(store: Path) -> dict[str, tuple]:
+    with RunStore.open(store, readonly=True) as s:
+        return {e.candidate_id: (e.score, e.duration_s) for e in s.evaluations()}
+
+
+def test_sigkill_then_resume_gives_the_uninterrupted_best(tmp_path):
+    whole = finish(run(tmp_path / "whole.db"))
+
+    killed = tmp_path / "killed.db"
+    proc = run(killed)
+    deadline = time.time() + 60
+    before: dict[str, tuple] = {}
+    while len(before) < 12:
+        assert proc.poll() is None, proc.communicate()[0]
+        assert time.time() < deadline, "the run made no progress"
+        time.sleep(0.05)
+        if killed.exists():
+            try:
+                before = evaluated(killed)
+            except StoreError:
+                pass
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    at_kill = evaluated(killed)
+    assert len(at_kill) < BUDGET, "the kill must land mid-run"
+
+    resumed = finish(run(killed))
+    assert resumed == whole
+
+    with RunStore.open(killed, readonly=True) as a, RunStore.open(tmp_path / "whole.db", readonly=True) as b:
+        assert a.check() == []
+        after = {e.candidate_id: (e.score, e.duration_s) for e in a.evaluations()}
+        assert at_kill.items() <= after.items(), "a committed evaluation was lost or redone"
+        assert len(a.evaluations()) == BUDGET, "nothing is evaluated twice"
+        assert [c.id for c in a.candidates()] == [c.id for c in b.candidates()]
+        assert [(e.kind, e.data) for e in a.events() if e.kind != "resume"] == [(e.kind, e.data) for e in b.events()]
+        kinds = Counter(e.kind for e in a.events())
+        assert kinds["operator"] == 3 and kinds["stopped"] == 1  # written once, not once per run
+
+
+def test_rerunning_a_finished_run_changes_nothing(tmp_path):
+    store = tmp_path / "done.db"
+    first = finish(run(store))
+    with RunStore.open(store, readonly=True) as s:
+        events = len(s.events())
+    assert finish(run(store)) == first
+    with RunStore.open(store, readonly=True) as s:
+        assert len(s.evaluations()) == BUDGET and len(s.events()) == events
