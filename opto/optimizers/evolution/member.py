@@ -40,7 +40,10 @@ class Member:
         return sum(len(v) if isinstance(v, str) else len(json.dumps(v, default=str)) for v in self.values.values())
 
     def as_parent(self) -> Parent:
-        return Parent(self.id, dict(self.values), self.score, dict(self.scores), self.feedback, dict(self.meta))
+        meta = dict(self.meta)
+        if "trace" in self.artifacts:  # a recorded execution trace, read by trace-guided mutation
+            meta.setdefault("trace", self.artifacts["trace"])
+        return Parent(self.id, dict(self.values), self.score, dict(self.scores), self.feedback, meta)
 
     def moved_to(self, island: int, birth: int) -> Member:
         """The same program registered on another island (reset or migration)."""

@@ -39,12 +39,29 @@ TRACE_KEY = "trace"
 
 
 def short_repr(value: Any, limit: int = 240) -> str:
-    """A bounded text form of a value (numpy arrays are summarized by numpy itself)."""
+    """A bounded text form of a value; a large array is summarized (size, min, max, distinct values)."""
     try:
+        if getattr(value, "size", 0) > 16 and hasattr(value, "dtype") and hasattr(value, "ravel"):
+            return _array_summary(value, limit)
         text = repr(value)
     except Exception:  # a broken __repr__ in candidate data must not break recording
         text = f"<{type(value).__name__}>"
     text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _array_summary(value: Any, limit: int) -> str:
+    import numpy as np
+
+    flat = np.asarray(value).ravel()
+    try:
+        distinct, counts = np.unique(flat, return_counts=True)
+    except TypeError:
+        return f"array(shape={value.shape}, dtype={value.dtype})"
+    common = ", ".join(f"{v!r}x{c}" for v, c in sorted(zip(distinct.tolist(), counts.tolist()),
+                                                          key=lambda vc: -vc[1])[:6])
+    text = (f"array(shape={tuple(value.shape)}, min={flat.min().item()!r}, max={flat.max().item()!r}, "
+            f"{len(distinct)} distinct; most common: {common})")
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
