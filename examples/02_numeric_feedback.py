@@ -53,9 +53,9 @@ def main() -> int:
     optimizer = OptoPrime(model.parameters(), lm=lm, max_tokens=300, memory_size=3, temperature=0.0, seed=0)
     result = train(model, [(None, None)], guide, optimizer=optimizer, epochs=steps, batch_size=1, progress=False)
 
-    print("\nstep  x proposed -> score")
+    print("\nstep  candidate         score (= -loss)")
     for entry in result.history:
-        print(f"{entry['step']:>4}  candidate {entry['candidate_id']}  score {entry['score']:.4g}")
+        print(f"{entry['step']:>4}  {entry['candidate_id']}  {entry['score']:.4g}")
     applied = sum(1 for e in optimizer.log if e.get("applied"))
     rejected = [r["reason"] for e in optimizer.log for r in e.get("rejected", [])]
     print(f"\nx: -7.3 -> {model.x.data} (best kept), loss {(model.x.data - 3) ** 2:.4g} "
@@ -66,7 +66,7 @@ def main() -> int:
     if result.best_score > result.seed_score:
         print("The optimizer improved x.")
     else:
-        print("No improvement: the model's proposals were no better than the start (expected with a 135M model).")
+        print("No improvement: no proposal was better than the start (common with the embedded 135M model).")
     return 0
 
 

@@ -76,7 +76,7 @@ def main() -> int:
     if result.best_score > result.seed_score:
         print("The selected instruction scores better on validation than the starting one.")
     else:
-        print("No instruction scored better on validation than the starting one (common with a 135M model).")
+        print("No instruction scored better on validation than the starting one (common with the embedded 135M model).")
     return 0
 
 
