@@ -35,6 +35,8 @@ class Command:
 
 COMMANDS: dict[str, Command] = {
     "serve-llm": Command("opto.cli.serve_llm", "serve the embedded offline model (OpenAI-compatible API)"),
+    "evolve": Command("opto.cli.evolve", "evolve a function's code with a population search (sandboxed, resumable)"),
+    "resume": Command("opto.cli.resume", "resume an `opto evolve` run from its run store"),
 }
 
 
