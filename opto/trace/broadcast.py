@@ -71,8 +71,8 @@ def apply_op(op: Callable, output: Any, *args: Any, **kwargs: Any) -> Any:
                                  **{kk: pick(vv, k) for kk, vv in kwargs.items()})
         return output
     if isinstance(output, NodeContainer):
-        for k, v in list(output.__dict__.items()):
-            setattr(output, k, apply_op(op, v, *[pick(x, k, True) for x in args],
-                                        **{kk: pick(vv, k, True) for kk, vv in kwargs.items()}))
+        for attr, v in list(output.__dict__.items()):
+            setattr(output, attr, apply_op(op, v, *[pick(x, attr, True) for x in args],
+                                           **{kk: pick(vv, attr, True) for kk, vv in kwargs.items()}))
         return output
     return output

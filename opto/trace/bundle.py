@@ -13,7 +13,7 @@ import copy
 import inspect
 import textwrap
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from opto.context import _SETTINGS
@@ -94,8 +94,7 @@ def _function_source(fun: Callable) -> tuple[str | None, int, str]:
             break
     body = textwrap.dedent("\n".join(src_lines[first - 1: fdef.end_lineno])).strip("\n")
     doc = fdef.body[0]
-    has_doc = isinstance(doc, ast.Expr) and isinstance(getattr(doc, "value", None), ast.Constant) \
-        and isinstance(doc.value.value, str)
+    has_doc = isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant) and isinstance(doc.value.value, str)
     header_end = (doc.end_lineno or doc.lineno) if has_doc and len(fdef.body) > 1 else doc.lineno - 1
     header = textwrap.dedent("\n".join(src_lines[fdef.lineno - 1: max(header_end, fdef.lineno)]))
     return body, start + first - 1, header
@@ -215,7 +214,7 @@ class FunModule(Module):
         except Exception as err:  # a bad rewrite is feedback, not a crash
             comment = syntax_comment(code, err)
             info = dict(self.info, error_comment=comment, traceback=comment)
-            e_node = ExceptionNode(err, inputs={"code": self.parameter}, info=info,
+            e_node: ExceptionNode[Any] = ExceptionNode(err, inputs={"code": self.parameter}, info=info,
                                    description=f"[exception] The code parameter {self.parameter.py_name} has an error.",
                                    name="exception_" + self.parameter.py_name)
             raise ExecutionError(e_node) from err
@@ -320,7 +319,7 @@ class FunModule(Module):
         output = self._run(fun, data_args, data_kwargs, used)
         return self._wrap(output, fun, inputs, data_args, data_kwargs, used)
 
-    def _run(self, fun: Callable, args: list, kwargs: dict, used: list | None) -> Any:
+    def _run(self, fun: Callable, args: list, kwargs: Mapping[str, Any], used: list | None) -> Any:
         """Call ``fun``; an exception becomes a CallFailure unless catch_execution_error=False.
 
         Node reads during the call are appended to ``used`` (None: don't track).
@@ -375,7 +374,7 @@ class FunModule(Module):
             call_info.output = output.error
             info = call_info.materialize(None)
             info["error_comment"], info["traceback"] = output.comment, output.traceback
-            e_node = ExceptionNode(output.error, inputs=inputs, info=info, name="exception_" + base,
+            e_node: ExceptionNode[Any] = ExceptionNode(output.error, inputs=inputs, info=info, name="exception_" + base,
                                    description=f"[exception] The operator {info['fun_name']} raises an exception.")
             raise ExecutionError(e_node) from output.error
         data = output._data if isinstance(output, Node) else output

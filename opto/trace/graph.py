@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from opto.context import _SETTINGS
 
 if TYPE_CHECKING:
-    from opto.trace.nodes import Node
+    from opto.trace.nodes import AbstractNode, Node
 
 
 class Graph:
@@ -51,7 +51,7 @@ class Graph:
                       DeprecationWarning, stacklevel=2)
         _SETTINGS.set(dataclasses.replace(_SETTINGS.get(), tracing=value))
 
-    def register(self, node: Node, base: str) -> str:
+    def register(self, node: AbstractNode, base: str) -> str:
         """A fresh name ``[scope/]base:index`` for ``node``."""
         scope = _SETTINGS.get().name_scope
         if scope:
@@ -67,9 +67,9 @@ class Graph:
 
     def nodes(self) -> list[Node]:
         """All live nodes (a scan of the interpreter's objects: for debugging, not hot paths)."""
-        from opto.trace.nodes import AbstractNode
+        from opto.trace.nodes import Node
 
-        return [o for o in gc.get_objects() if isinstance(o, AbstractNode)]
+        return [o for o in gc.get_objects() if isinstance(o, Node)]
 
     def get(self, name: str) -> Node:
         """The live node called ``name`` (``base:index``)."""

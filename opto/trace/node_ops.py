@@ -49,9 +49,9 @@ def _wrap(value: Any) -> Any:
         return value
     cls = _LAZY.get("Node")
     if cls is None:
-        from opto.trace.nodes import Node as cls
+        from opto.trace.nodes import Node
 
-        _LAZY["Node"] = cls
+        cls = _LAZY["Node"] = Node
     return cls(value)
 
 
@@ -187,7 +187,7 @@ class NodeOperators:
             raise AttributeError(f"{type(self._data).__name__} object has no attribute 'items'")  # type: ignore[attr-defined]
         from opto.trace.iterators import DictIterable
 
-        return DictIterable(self)
+        return DictIterable(self)  # type: ignore[arg-type]  # the mixin is only ever part of a Node
 
     def keys(self) -> Any:
         if not isinstance(self._data, dict):  # type: ignore[attr-defined]

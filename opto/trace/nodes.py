@@ -13,7 +13,7 @@ import re
 import warnings
 import weakref
 from contextvars import ContextVar
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, SupportsIndex, TypeVar
 
 from opto.context import _SETTINGS
 from opto.trace.call_info import LazyInfo
@@ -227,7 +227,7 @@ class AbstractNode(Generic[T]):
     def _add_child(self, child: Node) -> None:
         child._add_parent(self)
 
-    def _add_parent(self, parent: Node) -> None:
+    def _add_parent(self, parent: AbstractNode) -> None:
         if parent is self:
             raise ValueError("a node cannot be its own parent")
         if not isinstance(parent, Node):
@@ -289,7 +289,7 @@ class AbstractNode(Generic[T]):
         cls = self.__class__
         result = cls.__new__(cls)
         memo[id(self)] = result
-        _init_fields(result, None, _base_name(self._name), False, None, None, _detached_info(self))
+        _init_fields(result, None, _base_name(self._name), False, "", None, _detached_info(self))
         for key, value in node_state(self).items():
             if key not in GRAPH_FIELDS:
                 setattr(result, key, copy.deepcopy(value, memo))
@@ -307,7 +307,7 @@ class AbstractNode(Generic[T]):
         result._name = GRAPH.register(result, _base_name(self._name))
         return result
 
-    def __reduce_ex__(self, protocol: int) -> tuple:
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple:
         """Pickle the ancestor graph as flat records, so depth never hits the recursion limit."""
         from opto.trace.serialize import locate, node_from_group
 
@@ -521,11 +521,12 @@ class ExceptionNode(MessageNode[T]):
                  description: str = "[ExceptionNode] This is node containing the error of execution.",
                  constraint: str | None = None, name: str | None = None, info: dict[str, Any] | LazyInfo | None = None) -> None:
         self.exception = value if isinstance(value, BaseException) else None
+        data: Any = value
         if isinstance(value, BaseException):
             cls = type(value)
             qual = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
-            value = f"({qual}) {value}"
-        super().__init__(value, inputs=inputs, description=description, constraint=constraint,
+            data = f"({qual}) {value}"
+        super().__init__(data, inputs=inputs, description=description, constraint=constraint,
                          name=name, info=info)
 
     def create_feedback(self, style: str = "simple") -> str:

@@ -368,7 +368,7 @@ def call(fun: Any, /, *args: Any, **kwargs: Any) -> Any:
     return target(*args, **kwargs)
 
 
-call = OperatorModule(call, _process_inputs=False)  # type: ignore[assignment]  # the traced operator
+call = OperatorModule(call, _process_inputs=False)  # the traced operator (replaces the plain function)
 
 
 # ---- conversions ----

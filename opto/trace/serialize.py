@@ -9,6 +9,7 @@ one graph is written once (linear, not quadratic) and comes back with its sharin
 
 from __future__ import annotations
 
+import functools
 import weakref
 from typing import Any
 
@@ -82,7 +83,7 @@ def locate(output: Any) -> tuple[RecordGroup, int]:
     group = RecordGroup(records, externals)
     group._sources = order
     ids = [id(n) for n in order]
-    ref = weakref.ref(group, lambda r, ids=ids: _forget(ids, r))
+    ref = weakref.ref(group, functools.partial(_forget, ids))
     for i, n in enumerate(order):
         _LIVE[id(n)] = (ref, i)
     return group, index[id(output)]

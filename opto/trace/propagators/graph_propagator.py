@@ -17,6 +17,11 @@ class TraceGraph(AbstractFeedback):
     """The subgraph feedback flowed through (``graph``: (level, node) pairs, roots first) + user feedback."""
 
     __slots__ = ("_own", "_parts", "user_feedback", "_empty", "_cache")
+    _own: tuple[Node, ...]
+    _parts: tuple[TraceGraph, ...]
+    user_feedback: Any
+    _empty: bool
+    _cache: list[tuple[int, Node]] | None
 
     def __init__(self, graph: list[tuple[int, Node]] | None = None, user_feedback: Any = None,
                  _parts: tuple[TraceGraph, ...] = ()) -> None:
@@ -99,7 +104,8 @@ class TraceGraph(AbstractFeedback):
         if output is None:
             return TraceGraph(graph=[], user_feedback=None)
         roots = list(output.parameter_dependencies) + list(output.expandable_dependencies)
-        roots += list(node.info["inputs"]["args"]) + list(node.info["inputs"]["kwargs"].values())
+        called = (node.info or {}).get("inputs") or {"args": [], "kwargs": {}}
+        roots += list(called["args"]) + list(called["kwargs"].values())
         roots = [r for r in roots if isinstance(r, Node)]
         saved = {id(p): (p, p._feedback) for p in roots}
         for p in roots:
