@@ -35,8 +35,9 @@ class Command:
 
 COMMANDS: dict[str, Command] = {
     "serve-llm": Command("opto.cli.serve_llm", "serve the embedded offline model (OpenAI-compatible API)"),
-    "evolve": Command("opto.cli.evolve", "evolve a function's code with a population search (sandboxed, resumable)"),
-    "resume": Command("opto.cli.resume", "resume an `opto evolve` run from its run store"),
+    "report": Command("opto.cli.report", "write the static HTML report of a run store (run.db -> run.html)"),
+    "evolve": Command("opto.cli.evolve", "evolve a function's code with a population search"),
+    "resume": Command("opto.cli.resume", "resume an `opto evolve` run from its store"),
 }
 
 
