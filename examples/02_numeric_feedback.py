@@ -42,10 +42,10 @@ def guide(_input, output, _info):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short run (also: OPTO_EXAMPLE_QUICK=1)")
-    parser.add_argument("--steps", type=int, default=None, help="optimizer steps (default 8, quick 3)")
+    parser.add_argument("--steps", type=int, default=None, help="optimizer steps (default 8, quick 2)")
     args = parser.parse_args()
     quick = args.quick or os.environ.get("OPTO_EXAMPLE_QUICK") == "1"
-    steps = args.steps or (3 if quick else 8)
+    steps = args.steps or (2 if quick else 8)
 
     lm = resolve_lm()
     print(f"LM: {lm.model}")
