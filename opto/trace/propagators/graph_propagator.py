@@ -127,9 +127,6 @@ class TraceGraph(AbstractFeedback):
                                   reverse_plot=reverse_plot, print_limit=print_limit)
 
 
-_EMPTY = TraceGraph(graph=[], user_feedback=None)
-
-
 class GraphPropagator(Propagator):
     """Collects every node on the paths from the output to each parameter."""
 
@@ -150,7 +147,7 @@ class GraphPropagator(Propagator):
         """Union of the feedback from all children."""
         graphs = [g for items in feedback.values() for g in items]
         if not graphs:
-            return _EMPTY
+            return TraceGraph(graph=[], user_feedback=None)  # fresh: a TraceGraph can be modified
         if len(graphs) == 1:
             return graphs[0]
         total = graphs[0]
