@@ -12,8 +12,10 @@ applied, and every step is logged.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import warnings
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
 
 from opto.optimizers import prompt as prompts
@@ -90,8 +92,7 @@ class OptoPrime(Optimizer):
             raise TypeError(f"{type(self).__name__} reads the trace through GraphPropagator feedback; "
                             f"got {type(self.propagator).__name__}. Build it without propagator=...")
         trainable = [p for p in self.parameters if p.trainable]
-        graphs = [self.propagator.aggregate(p.feedback) for p in trainable]
-        nodes, feedback = _union(graphs)
+        nodes, feedback = _union(feedback_graphs(trainable))
         return summarize(nodes, {id(p) for p in trainable}, feedback, self.objective, self.value_limit)
 
     def construct_prompt(self, summary: Problem, mask: Collection[str] | None = None, *args: Any,
@@ -122,13 +123,14 @@ class OptoPrime(Optimizer):
     def _begin(self, mask: Collection[str] | None, verbose: Any) -> tuple[Problem, prompts.Prompt, dict[str, Any]] | None:
         """Read the trace and build the prompt; None (after a warning) when no parameter has feedback."""
         self.steps += 1
-        summary = self.summarize()
-        if not summary.variables:
+        with gc_paused():
+            summary = self.summarize()
+            prompt = self._build_prompt(summary, mask) if summary.variables else None
+        if prompt is None:
             warnings.warn(f"{type(self).__name__}.step(): no trainable parameter has feedback; call "
                           "optimizer.backward(output, feedback) first. Nothing was changed.", stacklevel=4)
             self._record({"step": self.steps, "skipped": "no feedback"}, {}, [])
             return None
-        prompt = self._build_prompt(summary, mask)
         if verbose not in (False, "output"):
             print("Prompt\n", prompt.system + prompt.user)
         entry: dict[str, Any] = {"step": self.steps, "system_prompt": prompt.system, "prompt": prompt.user,
@@ -286,6 +288,18 @@ class OptoPrime(Optimizer):
         self.rejections.load(list(state.get("rejections", [])))
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic GC while a prompt is built: its passes over a large live graph would dominate."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def _same(a: Any, b: Any) -> bool:
     try:
         return type(a) is type(b) and bool(a == b)
@@ -293,31 +307,33 @@ def _same(a: Any, b: Any) -> bool:
         return False
 
 
+def feedback_graphs(params: list[ParameterNode]) -> list[Any]:
+    """Every feedback graph the parameters received (one per child that sent feedback)."""
+    return [g for p in params for items in p.feedback.values() for g in items if not g.empty()]
+
+
 def _union(graphs: list[Any]) -> tuple[list[tuple[int, Any]], Any]:
     """The nodes of all feedback graphs (level-sorted, each once) and the user feedback they carry.
 
-    Graphs from separate backward calls may carry different feedback; then the texts are joined.
+    One lazy union read once, so the cost is linear in the distinct nodes however many graphs
+    share them. Graphs from separate backward calls may carry different feedback: the texts are joined.
     """
+    from opto.trace.propagators import TraceGraph
+
     graphs = [g for g in graphs if not g.empty()]
     if not graphs:
         return [], None
-    try:
-        total = graphs[0]
-        for g in graphs[1:]:
-            total = total + g
-        return total.graph, total.user_feedback
-    except ValueError:
-        pass
-    seen: set[int] = set()
-    nodes = []
-    feedbacks: list[str] = []
+    texts: list[str] = []
+    feedback: Any = None
     for g in graphs:
-        for level, n in g.graph:
-            if id(n) not in seen:
-                seen.add(id(n))
-                nodes.append((level, n))
-        text = str(g.user_feedback)
-        if g.user_feedback is not None and text not in feedbacks:
-            feedbacks.append(text)
-    nodes.sort(key=lambda item: item[0])
-    return nodes, "\n\n".join(feedbacks)
+        fb = g.user_feedback
+        if fb is None or fb is feedback:
+            continue
+        if feedback is None:
+            feedback = fb
+        text = str(fb)
+        if text not in texts:
+            texts.append(text)
+    if len(texts) > 1:
+        feedback = "\n\n".join(texts)
+    return TraceGraph(user_feedback=None, _parts=tuple(graphs)).graph, feedback

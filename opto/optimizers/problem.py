@@ -19,7 +19,7 @@ DEFAULT_VALUE_LIMIT = 2000
 """Characters of one input/intermediate/output value shown before it is shortened."""
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class Entry:
     """One value in #Variables, #Inputs, #Others or #Outputs."""
 
@@ -65,16 +65,27 @@ def is_code_name(name: str) -> bool:
 
 
 def fun_name(node: MessageNode) -> str:
-    info = node.info
-    if isinstance(info, dict) and info.get("fun_name"):
-        return str(info["fun_name"])
-    return node.name.split(":")[0].split("/")[-1]
+    """The called function's name, read without materializing a lazily stored info dict."""
+    info = node._info
+    if type(info) is dict:
+        name = info.get("fun_name")
+    elif info is not None:
+        static = getattr(info, "static", None)  # a bundled call's compact info
+        if getattr(info, "is_eval", False):
+            name = "eval"
+        elif isinstance(static, dict):
+            name = static.get("fun_name")
+        else:
+            name = getattr(info, "fun_name", None)
+    else:
+        name = None
+    return str(name) if name else node._name.split(":")[0].split("/")[-1]
 
 
-def call_line(node: MessageNode) -> str:
+def call_line(node: MessageNode, name: str | None = None) -> str:
     """``out = f(a=x0, b=y0)``: one call, arguments by the names the function declares."""
     args = ", ".join(f"{k}={v.py_name}" for k, v in node._inputs.items())
-    return f"{node.py_name} = {fun_name(node)}({args})"
+    return f"{node.py_name} = {name or fun_name(node)}({args})"
 
 
 def value_text(node: Node, limit: int | None) -> str:
@@ -88,9 +99,9 @@ def value_text(node: Node, limit: int | None) -> str:
     return shorten(text, limit)
 
 
-def entry(node: Node, limit: int | None, *, full: bool = False) -> Entry:
+def entry(node: Node, limit: int | None, *, full: bool = False, name: str | None = None) -> Entry:
     """The entry for ``node``; ``full`` (trainable variables) never shortens: the model rewrites it."""
-    name = node.py_name
+    name = name or node.py_name
     kind = "code" if is_code_name(name) else ("exception" if isinstance(node, ExceptionNode)
                                               else type(node._data).__name__)
     return Entry(name, kind, value_text(node, None if full else limit), node._constraint)
@@ -104,7 +115,7 @@ def summarize(nodes: Iterable[tuple[int, Node]], trainable: Collection[int], fee
     A node is a call (#Code) when all its parents are in the graph; otherwise its value is given
     (#Inputs, or #Variables when trainable). Calls no other call reads are #Outputs.
     """
-    seen: set[int] = set()
+    seen: dict[int, str] = {}  # id -> py_name of every node visited so far
     read: set[int] = set()
     calls: list[MessageNode] = []
     code: list[str] = []
@@ -115,24 +126,32 @@ def summarize(nodes: Iterable[tuple[int, Node]], trainable: Collection[int], fee
         key = id(node)
         if key in seen:
             continue
-        seen.add(key)
+        py_name = seen[key] = node._name.replace(":", "")
         parents = node._parents
-        if parents and isinstance(node, MessageNode) and all(id(p) in seen for p in parents):
-            calls.append(node)
-            code.append(call_line(node))
-            for p in parents:
-                read.add(id(p))
-            name = fun_name(node)
-            if name not in docs:
-                docs[name] = _doc(node, name)
-        elif key in trainable:
+        if parents and isinstance(node, MessageNode):
+            args = []
+            for arg, p in node._inputs.items():
+                p_name = seen.get(id(p))
+                if p_name is None:
+                    break
+                args.append(f"{arg}={p_name}")
+            else:
+                if len(parents) == len(node._inputs) or all(id(p) in seen for p in parents):
+                    calls.append(node)
+                    name = fun_name(node)
+                    code.append(f"{py_name} = {name}({', '.join(args)})")
+                    read.update(id(p) for p in parents)
+                    if name not in docs:
+                        docs[name] = _doc(node, name)
+                    continue
+        if key in trainable:
             variables.append(entry(node, value_limit, full=True))
         else:
             inputs.append(entry(node, value_limit))
     others: list[Entry] = []
     outputs: list[Entry] = []
     for node in calls:
-        (others if id(node) in read else outputs).append(entry(node, value_limit))
+        (others if id(node) in read else outputs).append(entry(node, value_limit, name=seen[id(node)]))
     return Problem(instruction=instruction, code=code, documentation=docs, variables=variables, inputs=inputs,
                    others=others, outputs=outputs, feedback="" if feedback is None else str(feedback))
 
