@@ -79,6 +79,8 @@ class EvolutionConfig(BaseModel):
     descriptors: tuple[Descriptor, ...] = Field(default=(), description="MAP-Elites axes; empty = no MAP-Elites grid")
     cascade_threshold: float | None = Field(default=None, description="children scoring below this on the cascade "
                                             "input are not fully evaluated (needs search(cascade=...))")
+    probe_timeout_s: float = Field(default=10.0, gt=0, description="wall-clock limit of one child's run on "
+                                   "the probe inputs (behavioural dedupe); a child past it gets its own hash")
     heldout_top: int = Field(default=3, ge=0, description="top candidates re-evaluated on search(heldout=...) at the end")
     space: dict[str, dict[str, Any]] = Field(default_factory=dict, description="parameter name -> space "
                                              "override, e.g. {low = 0, high = 1} or {choices = [...]}")

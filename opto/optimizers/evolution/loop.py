@@ -221,7 +221,8 @@ class SearchLoop:
             task = self.gates.probe_task()
             results = self.probe_executor.map([Candidate(c.values, id=c.id) for c, _ in todo], input=task)
             for (_, key), r in zip(todo, results):
-                hashes[key] = dict(r.artifacts.get("behaviour", {})) if r.ok else {"*": f"probe failed: {r.feedback}"}
+                # a child whose probe run failed (timeout, crash) is never a behavioural twin: its own key
+                hashes[key] = dict(r.artifacts.get("behaviour", {})) if r.ok else {"*": f"probe failed: {key}"}
         kept = []
         for cand, key in pending:
             verdict = self.gates.behaviour(self.gates.behaviour_key(cand.values, hashes[key]))

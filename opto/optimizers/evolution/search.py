@@ -188,8 +188,10 @@ class Evolution(Optimizer):
             ex = stack.enter_context(_executor(executor, objective, workers, executor_options))
             probe_ex = None
             if probes is not None:
-                probe_ex = stack.enter_context(_executor(_probe_kind(ex), "opto.optimizers.evolution.probes:behaviour",
-                                                         workers, executor_options))
+                # probes are cheap: local sandbox workers, so they never wait for a cluster's slots
+                probe_ex = stack.enter_context(_executor("local", "opto.optimizers.evolution.probes:behaviour",
+                                                         min(workers or 2, 2),
+                                                         {"timeout_s": self.config.probe_timeout_s}))
             lm = self._search_lm()
             if lm is not None and getattr(lm, "usage", None) is not None:
                 stack.callback(lm.usage.subscribe(journal.llm_call))
@@ -238,10 +240,6 @@ def _config(config: Any, overrides: Mapping[str, Any]) -> EvolutionConfig:
     else:
         raise TypeError(f"config must be an EvolutionConfig, a mapping or a TOML path, got {type(config).__name__}")
     return base.merged(**overrides) if overrides else base
-
-
-def _probe_kind(executor: Any) -> str:
-    return "ray" if type(executor).__name__ == "RayExecutor" else "local"
 
 
 @contextlib.contextmanager
