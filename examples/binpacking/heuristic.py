@@ -16,7 +16,7 @@ def priority(item: float, bins: np.ndarray) -> np.ndarray:
     """Priority of each feasible bin (remaining capacities ``bins``) for ``item``; highest wins."""
     gap = bins - item
     score = -1.0 * gap
+    score = score - 0.0 * gap ** 2 * (gap < 20.0)
     score = score + 0.0 * (item / bins)
-    score = score + 0.0 * (gap <= 2.0)
     score = score - 0.0 * (bins >= bins.max())
     return score
