@@ -8,10 +8,8 @@ after an optimizer rewrites it, the next call runs the new source.
 
 from __future__ import annotations
 
-import ast
 import copy
 import inspect
-import textwrap
 import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -30,6 +28,7 @@ from opto.trace.call_info import (
 from opto.trace.errors import ExecutionError, TraceMissingInputsError
 from opto.trace.modules import Module
 from opto.trace.nodes import USED_NODES, ExceptionNode, MessageNode, Node, ParameterNode, get_op_name, node
+from opto.trace.source import check_trainable, function_source
 
 _P = inspect.Parameter
 _RESERVED = "__TRACE_RESERVED_"  # attribute prefix trace-opt reserves on instances of bundled methods
@@ -60,59 +59,6 @@ def bundle(description: Any = None, traceable_code: bool = False, _process_input
     return decorator
 
 
-def _is_bundle_decorator(expr: ast.expr) -> bool:
-    """``@bundle``, ``@bundle(...)``, ``@trace.bundle(...)``, ``@opto.trace.bundle(...)``."""
-    target = expr.func if isinstance(expr, ast.Call) else expr
-    return (isinstance(target, ast.Name) and target.id == "bundle") or \
-        (isinstance(target, ast.Attribute) and target.attr == "bundle")
-
-
-def _function_source(fun: Callable) -> tuple[str | None, int, str]:
-    """(source as written below the ``@bundle`` decorator, its first line number, ``def`` header).
-
-    The source keeps comments and the decorators stacked below ``@bundle(...)`` (as trace-opt);
-    the line number is that of the source's first line. Without a recognizable ``@bundle`` line
-    (``bundle()(fun)``) the whole definition is the source, from its first decorator.
-    """
-    try:
-        lines, start = inspect.getsourcelines(fun)
-    except (OSError, TypeError):
-        return None, 0, ""
-    text = textwrap.dedent("".join(lines))
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
-        return None, start, ""
-    fdef = next((n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
-    if fdef is None:  # a lambda or something exotic
-        return text.strip(), start, ""
-    src_lines = text.splitlines()
-    first = fdef.decorator_list[0].lineno if fdef.decorator_list else fdef.lineno
-    for deco in fdef.decorator_list:
-        if _is_bundle_decorator(deco):
-            first = (deco.end_lineno or deco.lineno) + 1
-            break
-    body = textwrap.dedent("\n".join(src_lines[first - 1: fdef.end_lineno])).strip("\n")
-    doc = fdef.body[0]
-    has_doc = isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant) and isinstance(doc.value.value, str)
-    header_end = (doc.end_lineno or doc.lineno) if has_doc and len(fdef.body) > 1 else doc.lineno - 1
-    header = textwrap.dedent("\n".join(src_lines[fdef.lineno - 1: max(header_end, fdef.lineno)]))
-    return body, start + first - 1, header
-
-
-def _check_trainable(fun: Callable) -> None:
-    """A trainable bundle needs a ``def`` with source: say so before anything runs."""
-    name = getattr(fun, "__qualname__", type(fun).__name__)
-    if getattr(fun, "__name__", None) == "<lambda>":
-        raise TypeError("bundle(trainable=True) cannot train a lambda (its source is the whole line around it); "
-                        "write it as a function: `def name(args): return ...` and decorate that")
-    target = inspect.unwrap(fun)
-    if not (inspect.isfunction(target) or inspect.ismethod(target)):
-        raise TypeError(f"bundle(trainable=True) needs a Python function defined with def, got {name} "
-                        f"({type(fun).__name__}, which has no Python source); wrap it in a def, e.g. "
-                        f"`def my_{getattr(fun, '__name__', 'fun')}(*args): return {getattr(fun, '__name__', 'fun')}(*args)`")
-
-
 class _CallPlan:
     """What the signature says, precomputed so that binding a call costs little."""
 
@@ -140,8 +86,8 @@ class FunModule(Module):
         if description is not None and not isinstance(description, str):
             raise TypeError("bundle(description=...) must be a str such as '[name] what it does'")
         if trainable:
-            _check_trainable(fun)
-        source, line_number, header = _function_source(fun)
+            check_trainable(fun)
+        source, line_number, header = function_source(fun)
         doc = inspect.getdoc(fun) or ""
         self._fun = fun
         self._plan = _CallPlan(inspect.signature(fun))

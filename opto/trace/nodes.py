@@ -17,6 +17,7 @@ from typing import Any, Generic, SupportsIndex, TypeVar
 
 from opto.context import _SETTINGS
 from opto.trace.call_info import LazyInfo
+from opto.trace.fields import GRAPH_FIELDS, base_name, detached_info, init_fields, node_state, set_node_state
 from opto.trace.graph import GRAPH, Graph, toposort  # noqa: F401 - GRAPH re-exported (trace-opt path)
 from opto.trace.node_ops import NodeOperators
 
@@ -79,85 +80,11 @@ def preview(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-_SLOTS: dict[type, tuple[str, ...]] = {}  # per-class cache of slot names (derived data, not state)
-
-
-def _slot_names(cls: type) -> tuple[str, ...]:
-    names = _SLOTS.get(cls)
-    if names is None:
-        names = tuple(slot for klass in cls.__mro__ for slot in klass.__dict__.get("__slots__", ())
-                      if slot not in ("__dict__", "__weakref__"))
-        _SLOTS[cls] = names
-    return names
-
-
-def node_state(n: Any) -> dict[str, Any]:
-    """Every attribute of a node (slots and any extra ``__dict__`` entries)."""
-    state: dict[str, Any] = {}
-    missing = object()
-    for slot in _slot_names(type(n)):
-        value = getattr(n, slot, missing)
-        if value is not missing:
-            state[slot] = value
-    extra = getattr(n, "__dict__", None)
-    if extra:
-        state.update(extra)
-    return state
-
-
-def set_node_state(n: Any, state: dict[str, Any]) -> None:
-    for key, value in state.items():
-        setattr(n, key, value)
-
-
-def _init_fields(n: Any, data: Any, base: str, trainable: bool, description: str, constraint: str | None,
-                 info: Any) -> None:
-    """Set every field a node has: the one list of them.
-
-    Constructors, the hot path (``MessageNode._fast``), detached copies and unpickling all call
-    this, so a new field is one edit here (plus its slot in ``AbstractNode``). Copies and unpickled
-    nodes then overwrite the fields not in ``GRAPH_FIELDS`` with the original's values.
-    """
-    n._data = data
-    n._parents = []
-    n._children = []
-    n._level = 0
-    n._name = GRAPH.register(n, base)
-    n.trainable = trainable
-    n._feedback = None
-    n._description = description
-    n._constraint = constraint
-    n._backwarded = False
-    n._info = info
-
-
-# Fields tied to one graph: a detached copy or an unpickled node gets them fresh from _init_fields
-# (unpickling then relinks parents and inputs); every other field is copied from the original.
-GRAPH_FIELDS = frozenset({"_parents", "_children", "_level", "_name", "_feedback", "_info", "_inputs"})
-
-
-def _base_name(name: str) -> str:
-    return name.split(":")[0].split("/")[-1]
-
-
-_GRAPH_INFO_KEYS = ("inputs", "output", "exception", "fun", "external_dependencies")
-
-
-def _detached_info(n: AbstractNode) -> Any:
-    """A node's info without references into its graph (names, docs and source stay)."""
-    info = n._info
-    if info is None or isinstance(info, dict) and not any(k in info for k in _GRAPH_INFO_KEYS):
-        return info
-    if not isinstance(info, dict):
-        info = info.materialize(n)
-    return {k: v for k, v in info.items() if k not in _GRAPH_INFO_KEYS}
-
-
 class AbstractNode(Generic[T]):
     """Data plus its place in the graph (parents, weak children, level, name)."""
 
     # Slots keep nodes small and cheap to create; ``__dict__`` stays for user-added attributes.
-    # The fields are set in one place: _init_fields.
+    # The fields are set in one place: opto.trace.fields.init_fields.
     __slots__ = ("_parents", "_children", "_level", "_data", "_name", "trainable", "_feedback", "_description",
                  "_constraint", "_backwarded", "_info", "__weakref__", "__dict__")
     _parents: list[Node]
@@ -178,7 +105,7 @@ class AbstractNode(Generic[T]):
     def __init__(self, value: Any, *, name: str | None = None, trainable: bool = False) -> None:
         if isinstance(value, AbstractNode):
             value = value._data
-        _init_fields(self, value, name if name is not None else type(value).__name__, trainable,
+        init_fields(self, value, name if name is not None else type(value).__name__, trainable,
                      self._default_description, None, None)
 
     @property
@@ -289,7 +216,7 @@ class AbstractNode(Generic[T]):
         cls = self.__class__
         result = cls.__new__(cls)
         memo[id(self)] = result
-        _init_fields(result, None, _base_name(self._name), False, "", None, _detached_info(self))
+        init_fields(result, None, base_name(self._name), False, "", None, detached_info(self))
         for key, value in node_state(self).items():
             if key not in GRAPH_FIELDS:
                 setattr(result, key, copy.deepcopy(value, memo))
@@ -304,7 +231,7 @@ class AbstractNode(Generic[T]):
         set_node_state(result, node_state(self))
         result._parents = list(self._parents)
         result._children = []
-        result._name = GRAPH.register(result, _base_name(self._name))
+        result._name = GRAPH.register(result, base_name(self._name))
         return result
 
     def __reduce_ex__(self, protocol: SupportsIndex) -> tuple:
@@ -331,7 +258,7 @@ class Node(NodeOperators, AbstractNode[T]):
             value = value._data
         description = (self._default_description if description is None
                        else _normalize_description(description, self._default_description, self._kind))
-        _init_fields(self, value, name if name is not None else type(value).__name__, trainable, description,
+        init_fields(self, value, name if name is not None else type(value).__name__, trainable, description,
                      constraint, info)
 
     @property
@@ -459,7 +386,7 @@ class MessageNode(Node[T]):
               info: dict[str, Any] | LazyInfo | None) -> MessageNode:
         """Build an op output without re-validating what the bundle already checked (hot path)."""
         self = cls.__new__(cls)
-        _init_fields(self, data, base, False, description, None, info)
+        init_fields(self, data, base, False, description, None, info)
         self._inputs = inputs
         self._link(inputs.values())
         return self

@@ -14,7 +14,7 @@ import weakref
 from typing import Any
 
 from opto.trace.call_info import OperatorInfo
-from opto.trace.nodes import GRAPH_FIELDS, _base_name, _init_fields, node_state, set_node_state
+from opto.trace.fields import GRAPH_FIELDS, base_name, init_fields, node_state, set_node_state
 
 _PLAIN = (str, int, float, bool, type(None))
 # id(node) -> (weak ref to the live RecordGroup holding it, index). A group lives only while a
@@ -79,7 +79,7 @@ def locate(output: Any) -> tuple[RecordGroup, int]:
         inputs = getattr(n, "_inputs", None)
         input_idx = None if inputs is None else [(k, index[id(v)]) for k, v in inputs.items()]
         parent_idx = [index[id(p)] for p in n._parents]
-        records.append((type(n), _base_name(n._name), state, _plain_info(full.get("_info"), n), parent_idx, input_idx))
+        records.append((type(n), base_name(n._name), state, _plain_info(full.get("_info"), n), parent_idx, input_idx))
     group = RecordGroup(records, externals)
     group._sources = order
     ids = [id(n) for n in order]
@@ -134,7 +134,7 @@ def _rebuild(records: list[tuple], externals: list[tuple[RecordGroup, int]]) -> 
 
     for cls, base, state, info, parent_idx, input_idx in records:
         n = cls.__new__(cls)
-        _init_fields(n, None, base, False, "", None, info)  # fresh graph fields ...
+        init_fields(n, None, base, False, "", None, info)  # fresh graph fields ...
         set_node_state(n, state)  # ... then everything else as it was
         if input_idx is not None:
             n._inputs = {k: resolve(i) for k, i in input_idx}

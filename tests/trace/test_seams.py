@@ -14,7 +14,8 @@ import pytest
 
 from opto import trace
 from opto.trace import call_info
-from opto.trace.nodes import GRAPH_FIELDS, AbstractNode, MessageNode, Node, _slot_names, node_state
+from opto.trace.fields import GRAPH_FIELDS, _slot_names, node_state
+from opto.trace.nodes import AbstractNode, MessageNode, Node
 
 
 def _fields(n: AbstractNode) -> set[str]:
