@@ -240,3 +240,40 @@ def test_ask_tell_contract_without_an_executor():
     again = Evolution([node(0.0, trainable=True, name="x")], config={"seed": 0, "space": {"x": {"low": -5, "high": 5}}})
     again.load_state_dict(state)
     assert len(again.database.programs) == len(opt.database.programs)
+
+
+def scripted_coder():
+    """A scripted LM whose n-th reply is an EoH-style thought + code for f(x) = 3*x + (n mod 5)."""
+    from opto.llm import ScriptedLM
+
+    count = iter(range(10**6))
+
+    def reply(request) -> str:
+        k = next(count) % 5
+        return f"{{Use offset {k}.}}\n```python\ndef f(x):\n    return 3 * x + {k}\n```"
+
+    return ScriptedLM(reply)
+
+
+def test_llm_operator_is_scheduled_recorded_and_replayed(tmp_path):
+    store = tmp_path / "llm.db"
+
+    def run():
+        f.parameter._set("def f(x):\n    return 2 * x + 1\n")
+        opt = Evolution([f], scripted_coder(), config={"islands": 1, "batch_size": 3, "seed": 0, "operators": ["M1"]},
+                        task="fit a line")
+        return opt.search("evo_objectives:line_fit", budget=7, workers=1, store=store)
+
+    result = run()
+    assert result.score == 0.0 and "3 * x + 2" in result.values["f"]
+    assert result.operators["M1"]["llm_tokens"] > 0
+    with RunStore.open(store, readonly=True) as s:
+        calls = s.llm_calls()
+        assert len(calls) == result.operators["M1"]["proposals"]
+        children = [c for c in s.candidates() if c.operator == "M1"]
+        assert children and all(c.meta.get("thought", "").startswith("Use offset") for c in children)
+        assert {c.llm_call_id for c in children} <= {call.id for call in calls}
+    again = run()  # the same run again on its store: a replay, which records no LLM call twice
+    assert (again.candidate.id, again.score) == (result.candidate.id, result.score)
+    with RunStore.open(store, readonly=True) as s:
+        assert len(s.llm_calls()) == len(calls)
