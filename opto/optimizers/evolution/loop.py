@@ -12,7 +12,7 @@ import math
 import random
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,16 +54,20 @@ class Progress:
     generation: int = 0
     best: Member | None = None
     failures: dict[str, int] = field(default_factory=dict)
+    llm_tokens: int = 0
+    rejected: int = 0  # children that never reached evaluation (operator failure or a gate)
     stopped: str = ""
 
 
 class SearchLoop:
     def __init__(self, config: EvolutionConfig, space: SearchSpace, operators: Mapping[str, Operator],
                  journal: Journal, executor: Executor, inputs: Inputs, *, lm: Any = None, task: str = "",
-                 probe_executor: Executor | None = None) -> None:
+                 probe_executor: Executor | None = None,
+                 on_progress: Callable[[Progress], None] | None = None) -> None:
         self.config, self.space, self.operators, self.journal = config, space, dict(operators), journal
         self.executor, self.inputs, self.lm, self.task = executor, inputs, lm, task
         self.probe_executor = probe_executor
+        self.on_progress = on_progress
         self.rng = random.Random(config.seed)
         self.database = Database(config)
         self.gates = Gates(space, inputs.probes)
@@ -82,6 +86,7 @@ class SearchLoop:
         return hashlib.sha256(f"{self.config.seed}:{self._index}".encode()).hexdigest()[:16]
 
     def _reject(self, operator: str, reason: str, detail: str, values: Mapping[str, Any] | None) -> None:
+        self.progress.rejected += 1
         self.rejected.append(Rejection(operator, reason, detail[:1000], excerpt(values) if values else ""))
         self.journal.event("rejected", {"operator": operator, "reason": reason, "detail": detail[:1000]})
 
@@ -104,6 +109,8 @@ class SearchLoop:
                 break
             self._evaluate(children)
             self._maintain()
+            if self.on_progress is not None:
+                self.on_progress(self.progress)
         else:
             self.progress.stopped = "budget"
         self.journal.event("stopped", {"reason": self.progress.stopped, "evaluations": self.progress.evaluations})
@@ -190,12 +197,15 @@ class SearchLoop:
             out = op.propose([p.as_parent() for p in parents], ctx)
         except Exception as err:  # noqa: BLE001 - a broken operator costs a proposal, never the run
             out = ProposalFailure(name, "operator_error", f"{type(err).__name__}: {err}")
+        if not isinstance(out, (Proposal, ProposalFailure)):
+            out = ProposalFailure(name, "operator_error", f"propose() returned a {type(out).__name__}, not a "
+                                  "Proposal or ProposalFailure")
+        self.progress.llm_tokens += out.llm_tokens
         if isinstance(out, ProposalFailure):
             stats.llm_tokens += out.llm_tokens
             self.bandits[island].update(name, 0.0)
             self._reject(name, out.reason, out.detail, None)
             return None
-        assert isinstance(out, Proposal)
         stats.llm_tokens += out.llm_tokens
         for gate in (lambda: self.gates.duplicate(values_key(self.space, out.values)),
                      lambda: self.gates.structure(out.values)):

@@ -16,10 +16,10 @@ from __future__ import annotations
 import contextlib
 import random
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from opto.optimizers.evolution.config import EvolutionConfig
 from opto.optimizers.evolution.database import Database
@@ -29,6 +29,9 @@ from opto.optimizers.evolution.space import named_parameters, space_for
 from opto.optimizers.optimizer import Optimizer
 from opto.records import Candidate, new_id
 from opto.trace.nodes import ParameterNode
+
+if TYPE_CHECKING:
+    from opto.optimizers.evolution.loop import Progress
 
 _NO_INPUT: Any = object()  # replaced by opto.runtime's NO_INPUT when the runtime is loaded
 
@@ -153,7 +156,7 @@ class Evolution(Optimizer):
                executor: Any = None, store: Any = None, workers: int | None = None, input: Any = _NO_INPUT,
                heldout: Any = _NO_INPUT, cascade: Any = _NO_INPUT, probes: Any = None,
                seeds: Sequence[Mapping[str, Any]] = (), executor_options: Mapping[str, Any] | None = None,
-               ) -> SearchResult:
+               on_progress: Callable[[Progress], None] | None = None) -> SearchResult:
         """Evolve the parameters for ``budget`` evaluations (or ``time_limit`` seconds); apply the best.
 
         objective: "module:function", an opto.runtime.Objective, or an importable function (not
@@ -165,6 +168,8 @@ class Evolution(Optimizer):
         probes: inputs for behavioural dedupe, {code parameter: [args tuple, ...]} (or a list when
           there is one code parameter); run in sandbox workers.
         seeds: extra starting value sets (the parameters' current values are always the first).
+        on_progress: called after every generation with a Progress (evaluations, generation, best,
+          failures by reason, LLM tokens, rejected children) -- e.g. for a live progress bar.
         """
         from opto.optimizers.evolution.journal import Journal
         from opto.optimizers.evolution.loop import Inputs, SearchLoop
@@ -196,7 +201,7 @@ class Evolution(Optimizer):
             if lm is not None and getattr(lm, "usage", None) is not None:
                 stack.callback(lm.usage.subscribe(journal.llm_call))
             loop = SearchLoop(self.config, self.space, ops, journal, ex, inputs, lm=lm, task=self.task,
-                              probe_executor=probe_ex)
+                              probe_executor=probe_ex, on_progress=on_progress)
             progress = loop.run(all_seeds, budget, time_limit)
             heldout_rows = loop.heldout()
             loop.finish()

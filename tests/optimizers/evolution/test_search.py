@@ -277,3 +277,33 @@ def test_llm_operator_is_scheduled_recorded_and_replayed(tmp_path):
     assert (again.candidate.id, again.score) == (result.candidate.id, result.score)
     with RunStore.open(store, readonly=True) as s:
         assert len(s.llm_calls()) == len(calls)
+
+
+def test_time_limit_and_progress_callback(quadratic):
+    seen = []
+    opt = Evolution(numeric_params(), config={"islands": 1, "batch_size": 2, "seed": 0, "space": NUMERIC_SPACE})
+    result = opt.search(executor=quadratic, budget=10_000, time_limit=0.5, on_progress=lambda p: seen.append(
+        (p.generation, p.evaluations, p.best.score if p.best else None)))
+    assert result.stopped == "time_limit" and 1 < result.evaluations < 10_000
+    assert seen and seen[-1][1] == result.evaluations and seen[-1][2] == result.score
+    assert [g for g, _, _ in seen] == list(range(1, len(seen) + 1))
+
+
+def test_a_broken_operator_costs_a_proposal_not_the_run(quadratic):
+    from opto.optimizers.evolution.operators import OPERATORS
+
+    class Broken:
+        name, arity, needs_lm = "broken", 1, False
+
+        def propose(self, parents, ctx):
+            raise RuntimeError("bug in operator")
+
+    OPERATORS["broken"] = Broken
+    try:
+        opt = Evolution(numeric_params(), config={"islands": 1, "batch_size": 4, "seed": 0, "space": NUMERIC_SPACE,
+                                                  "operators": ["broken", "numeric_mutate"]})
+        result = opt.search(executor=quadratic, budget=12)
+    finally:
+        del OPERATORS["broken"]
+    assert result.evaluations == 12
+    assert result.operators["broken"]["proposals"] > 0 and result.operators["broken"]["valid"] == 0
