@@ -47,6 +47,7 @@ class MalformedReply(ValueError):
 
 
 _MISSING = object()
+MAX_TOKENS = 10**12  # more than any call can use; larger counts are garbage (and overflow SQLite)
 
 
 def field(obj: Any, name: str) -> Any:
@@ -62,7 +63,7 @@ def field(obj: Any, name: str) -> Any:
 
 def token_count(usage: Any, name: str) -> int:
     """``usage.<name>`` as a token count: absent or null is 0; anything but a non-negative whole
-    number (a list, a dict, a bool, 1e400, -3, 2.5) is a MalformedReply naming the field."""
+    number up to MAX_TOKENS (a list, a dict, a bool, 1e400, -3, 2.5, 10**30) is a MalformedReply."""
     value = field(usage, name)
     if value is _MISSING or value is None:
         return 0
@@ -70,8 +71,8 @@ def token_count(usage: Any, name: str) -> int:
         raise MalformedReply(f"usage.{name} is {_show(value)}, not a token count")
     if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
         raise MalformedReply(f"usage.{name} is {_show(value)}, not a whole number of tokens")
-    if value < 0:
-        raise MalformedReply(f"usage.{name} is negative ({_show(value)})")
+    if not 0 <= value <= MAX_TOKENS:
+        raise MalformedReply(f"usage.{name} is {_show(value)}, outside 0..{MAX_TOKENS:.0e} tokens")
     return int(value)
 
 
@@ -82,7 +83,10 @@ def read_completion(completion: Any, default_model: str) -> RawReply:
         raise MalformedReply(f"the server returned a non-JSON body: {_show(completion)}")
     choices = field(completion, "choices")
     if not isinstance(choices, (list, tuple)) or not choices:
-        raise MalformedReply("the server returned a completion with no choices")
+        error = field(completion, "error") if completion is not None else _MISSING
+        said = field(error, "message") if isinstance(error, Mapping) else error
+        note = f" (it said: {_show(said)})" if said is not _MISSING and said is not None else ""
+        raise MalformedReply(f"the server returned a completion with no choices{note}")
     first = choices[0]
     message = field(first, "message")
     text = field(message, "content") if message is not _MISSING and message is not None else _MISSING

@@ -31,6 +31,8 @@ BAD_USAGE = {
     "bool": '{"prompt_tokens": true, "completion_tokens": 3}',
     "string": '{"prompt_tokens": "12", "completion_tokens": 3}',
     "fraction": '{"prompt_tokens": 2.5, "completion_tokens": 3}',
+    "nan": '{"prompt_tokens": NaN, "completion_tokens": 3}',
+    "too_many": '{"prompt_tokens": 123456789012345678901234567890, "completion_tokens": 3}',
     "usage_is_a_list": "[5, 3]",
     "usage_is_a_number": "8",
 }
@@ -126,3 +128,33 @@ def test_read_completion_checks_dicts_as_llama_cpp_returns_them():
     for broken in ("<html>", None, [], {"choices": []}, {"choices": None}):
         with pytest.raises(MalformedReply):
             read_completion(broken, "m")
+
+
+HOSTILE_BODIES = [
+    "null", "[]", '"text"', "1e400", "{}", '{"choices": 5}', '{"choices": "abc"}', '{"choices": [5]}',
+    '{"choices": [null]}', '{"choices": [[]]}', '{"choices": [{}]}', '{"choices": [{"message": "str"}]}',
+    '{"choices": [{"message": {"content": ["a"]}}]}',
+    '{"choices": [{"message": {"content": "x"}}], "usage": {"prompt_tokens": {"$": [1]}}}',
+    '{"choices": [{"message": {"content": "x"}}], "usage": {"prompt_tokens": -1e400}}',
+]
+
+
+def test_no_hostile_body_makes_a_call_raise():
+    async def both(lm):
+        return [await lm.acomplete(Request.of("hi")) for _ in HOSTILE_BODIES]
+
+    with StubServer() as server:
+        lm = lm_for(server)
+        server.queue(*(Fault.body(b) for b in HOSTILE_BODIES))
+        sync = [lm.complete(Request.of("hi")) for _ in HOSTILE_BODIES]
+        server.queue(*(Fault.body(b) for b in HOSTILE_BODIES))
+        async_ = asyncio.run(both(lm))
+    for body, response in zip(HOSTILE_BODIES * 2, sync + async_):
+        assert response.failure is not None and response.failure.kind == "malformed_reply", body
+
+
+def test_an_error_object_in_a_200_is_quoted():
+    with StubServer() as server:
+        server.queue(Fault.body('{"error": {"message": "model is loading"}}'))
+        response = lm_for(server).complete(Request.of("hi"))
+    assert response.failure.kind == "malformed_reply" and "model is loading" in response.failure.message
