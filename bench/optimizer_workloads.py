@@ -33,10 +33,12 @@ class Instant:
     def __init__(self, policy: Any) -> None:
         self.policy = policy
         self.prompts: list[str] = []
+        self.systems: list[str] = []
 
     def __call__(self, messages: list[dict[str, Any]], **kwargs: Any) -> Any:
         user = messages[-1]["content"]
         self.prompts.append(user)
+        self.systems.append(messages[0]["content"])
         return _completion(self.policy(messages[0]["content"], user))
 
     create = __call__
@@ -52,11 +54,14 @@ def mix(state, weight):
     return state * 0.5 + weight
 
 
-def step_workload(k: int, depth: int, repeats: int) -> dict[str, Any]:
+def step_workload(k: int, depth: int, repeats: int, dump: str | None = None) -> dict[str, Any]:
     """K parameters, a chain of ``depth`` bundled calls each reading one of them (round robin)."""
 
     best: dict[str, Any] | None = None
+    from opto.trace.nodes import GRAPH
+
     for _ in range(repeats):
+        GRAPH.clear()  # same node names in every repeat and in both libraries
         params = [trace.node(float(i), trainable=True) for i in range(k)]
         y = trace.node(1.0)
         for i in range(depth):
@@ -75,11 +80,14 @@ def step_workload(k: int, depth: int, repeats: int) -> dict[str, Any]:
         opt.step()
         t2, c2 = time.perf_counter(), time.process_time()
         prompt = model.prompts[-1]
+        if dump:
+            with open(dump, "w") as f:
+                f.write(model.systems[-1] + "\n<<<USER>>>\n" + prompt)
         code = _section(prompt, "#Code", "#Documentation")
         calls = sum(1 for line in code.splitlines() if "= mix(" in line)
         applied = sum(1 for p in params if p.data == 0.25)
         result = {"k": k, "depth": depth, "backward_s": round(t1 - t0, 5), "step_s": round(t2 - t1, 5), "step_cpu_s": round(c2 - c1, 5),
-                  "prompt_chars": len(prompt), "calls_in_code": calls, "applied": applied}
+                  "prompt_chars": len(model.systems[-1]) + len(prompt), "calls_in_code": calls, "applied": applied}
         if best is None or result["step_s"] < best["step_s"]:
             best = result
     assert best is not None
@@ -128,6 +136,7 @@ def main() -> int:
     step.add_argument("--k", type=int, required=True)
     step.add_argument("--depth", type=int, required=True)
     step.add_argument("--repeats", type=int, default=3)
+    step.add_argument("--dump", help="write the last prompt (system + user) to this file")
     conv = sub.add_parser("converge")
     conv.add_argument("--start", type=float, default=-7.3)
     conv.add_argument("--max-steps", type=int, default=30)
@@ -136,7 +145,7 @@ def main() -> int:
     args = parser.parse_args()
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10000))
     if args.workload == "step":
-        result = step_workload(args.k, args.depth, args.repeats)
+        result = step_workload(args.k, args.depth, args.repeats, args.dump)
     else:
         result = converge_workload(args.start, args.max_steps, args.lr, args.tolerance)
     import opto

@@ -204,3 +204,25 @@ def test_no_feedback_warns_and_calls_no_model() -> None:
     with pytest.warns(UserWarning, match="backward"):
         assert opt.step() == {}
     assert lm.requests == []
+
+
+def test_structured_reply_through_the_schema_with_one_repair() -> None:
+    from opto.optimizers.reply import OptimizerReply
+
+    x = trace.node(1.0, trainable=True, name="x")
+    lm = ScriptedLM(["I would go with 2", _reply(x0=2.0)])  # not JSON -> the LLM layer asks for a repair
+    opt = OptoPrime([x], lm=lm)
+    assert _step(opt, x) == {x: 2.0}
+    assert lm.requests[0].schema is OptimizerReply and len(lm.requests) == 2
+    assert "JSON schema" in lm.requests[0].messages[0]["content"]
+
+
+def test_xml_layout_sends_no_schema_and_structured_false_sends_json_mode() -> None:
+    x = trace.node(1.0, trainable=True, name="x")
+    lm = ScriptedLM(["<variable><name>x0</name><value>3</value></variable>", _reply(x0=4.0)])
+    xml = OptoPrime([x], lm=lm, prompt_format="xml")
+    assert _step(xml, x) == {x: 3.0}
+    plain = OptoPrime([x], lm=lm, structured=False)
+    assert _step(plain, x) == {x: 4.0}
+    assert lm.requests[0].schema is None and not lm.requests[0].json_mode
+    assert lm.requests[1].schema is None and lm.requests[1].json_mode
