@@ -50,7 +50,9 @@ def main() -> int:
     lm = resolve_lm()
     print(f"LM: {lm.model}")
     model = Number(-7.3)
-    optimizer = OptoPrime(model.parameters(), lm=lm, max_tokens=300, memory_size=3, temperature=0.0, seed=0)
+    reply_tokens = 160 if quick else 300  # the short mode keeps replies short
+    optimizer = OptoPrime(model.parameters(), lm=lm, max_tokens=reply_tokens,
+                          memory_size=3, temperature=0.0, seed=0)
     result = train(model, [(None, None)], guide, optimizer=optimizer, epochs=steps, batch_size=1, progress=False)
 
     print("\nstep  candidate         score (= -loss)")

@@ -40,7 +40,9 @@ def main() -> int:
     lm = resolve_lm()
     print(f"LM: {lm.model}")
     before = is_leap.parameter.data
-    optimizer = OptoPrime(is_leap.parameters(), lm=lm, max_tokens=400, memory_size=2, temperature=0.0, seed=0)
+    reply_tokens = 160 if quick else 400  # the short mode keeps replies short
+    optimizer = OptoPrime(is_leap.parameters(), lm=lm, max_tokens=reply_tokens,
+                          memory_size=2, temperature=0.0, seed=0)
     result = train(is_leap, TESTS, guide, optimizer=optimizer, epochs=1 if quick else 3, batch_size=len(TESTS),
                    progress=False)
 

@@ -66,7 +66,9 @@ def main() -> int:
     if quick:
         data = {k: {"inputs": v["inputs"][:4], "infos": v["infos"][:4]} for k, v in data.items()}
     model = Classifier()
-    optimizer = OptoPrime(model.parameters(), lm=LM, max_tokens=300, memory_size=2, temperature=0.0, seed=0)
+    reply_tokens = 160 if quick else 300  # the short mode keeps replies short
+    optimizer = OptoPrime(model.parameters(), lm=LM, max_tokens=reply_tokens,
+                          memory_size=2, temperature=0.0, seed=0)
     result = train(model, data["train"], guide, optimizer=optimizer, algorithm=args.algorithm, epochs=1,
                    batch_size=2 if quick else 4, val_set=data["val"], test_set=data["test"], store=args.store,
                    progress=not quick)

@@ -70,7 +70,9 @@ def main() -> int:
     if quick:
         data = {k: {"inputs": v["inputs"][:3], "infos": v["infos"][:3]} for k, v in data.items()}
     agent = CapitalAgent()
-    optimizer = OptoPrime(agent.parameters(), lm=LM, max_tokens=300, memory_size=2, temperature=0.0, seed=0)
+    reply_tokens = 160 if quick else 300  # the short mode keeps replies short
+    optimizer = OptoPrime(agent.parameters(), lm=LM, max_tokens=reply_tokens,
+                          memory_size=2, temperature=0.0, seed=0)
     result = train(agent, data["train"], guide, optimizer=optimizer, epochs=1, batch_size=3 if quick else 4,
                    val_set=data["val"], test_set=data["test"], progress=False)
     print()

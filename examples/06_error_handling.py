@@ -42,7 +42,9 @@ def main() -> int:
 
     lm = resolve_lm()
     print(f"LM: {lm.model}")
-    optimizer = OptoPrime(parse_price.parameters(), lm=lm, max_tokens=400, memory_size=2, temperature=0.0, seed=0)
+    reply_tokens = 160 if quick else 400  # the short mode keeps replies short
+    optimizer = OptoPrime(parse_price.parameters(), lm=lm, max_tokens=reply_tokens,
+                          memory_size=2, temperature=0.0, seed=0)
     result = train(parse_price, DATA, guide, optimizer=optimizer, epochs=1 if quick else 3, batch_size=len(DATA),
                    progress=False)
     print(f"\nparsed correctly: {result.seed_score * len(DATA):.0f}/{len(DATA)} at the start "

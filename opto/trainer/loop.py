@@ -26,7 +26,7 @@ from opto.trainer.optimizer_spec import build_optimizer, calls_per_step, operato
 from opto.trainer.params import ParameterSet
 from opto.trainer.plan import Plan, make_plan
 from opto.trainer.progress import Progress
-from opto.trainer.recorder import CHECKPOINT, Recorder
+from opto.trainer.recorder import CHECKPOINT, Recorder, candidate_id
 from opto.trainer.result import TrainResult
 from opto.trainer.session import Session
 
@@ -70,7 +70,7 @@ def train(model: Any, train_set: Any, guide: Any, *, optimizer: Any = None, algo
               "train_size": len(train_data), "val_size": len(val_data) if val_set is not None else None,
               "test_size": len(test_data) if test_data is not None else None, "eval_every": eval_every,
               "patience": patience, "failure_score": failure_score, "shuffle": shuffle,
-              "parameters": sorted(params.nodes)}
+              "parameters": sorted(params.nodes), "start_candidate": candidate_id(params.values())}
     with contextlib.ExitStack() as stack:
         run_store = _open_store(store, config, seed, stack)
         recorder = Recorder(run_store)

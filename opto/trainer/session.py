@@ -8,6 +8,7 @@ algorithm file holds only its selection logic.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -126,10 +127,10 @@ class Session:
         check_counted(self.budget, self.spent, proposals=1)
         opt = self.optimizer
         opt.zero_feedback()
-        if retain_graph:
-            opt.backward(target, feedback, retain_graph=True)
-        else:
-            opt.backward(target, feedback)
+        kw: dict[str, Any] = {"retain_graph": True} if retain_graph else {}
+        if _takes_score(opt):  # OPRO keeps (values, score) pairs: give it the batch's mean score
+            kw["score"] = sum(r.score for r in runs) / len(runs)
+        opt.backward(target, feedback, **kw)
         before = len(getattr(opt, "log", []) or [])
         self.spent.proposals += 1
         update = self.params.by_name(opt.propose() or {})
@@ -162,6 +163,14 @@ class Session:
         if note:
             data["note"] = note
         self.recorder.event("step", data)
+
+
+def _takes_score(optimizer: Any) -> bool:
+    """True when the optimizer's backward names a ``score`` parameter (OPRO); others never get one."""
+    try:
+        return "score" in inspect.signature(optimizer.backward).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _text(value: Any) -> str:

@@ -20,7 +20,7 @@ from opto.llm.testing import StubServer
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ["02_numeric_feedback.py", "03_code_from_tests.py", "04_prompt_optimization.py",
-            "05_agent_prompts.py", "06_error_handling.py"]
+            "05_agent_prompts.py", "06_error_handling.py", "07_budget_and_resume.py"]
 _VAR = re.compile(r"^\((\w+)\) (\w+)=(.*)$", re.M)
 
 

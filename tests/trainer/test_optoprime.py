@@ -74,3 +74,20 @@ def test_resumed_optoprime_run_matches_an_uninterrupted_one(tmp_path):
         return [(list(m["variables"].values()), m["feedback"]) for m in o.state_dict()["memory"]]
 
     assert rounds(opt) == rounds(opt_ref) and len(rounds(opt)) == 2
+
+
+def test_opro_gets_the_batch_score_and_trains(tmp_path):
+    from opto.optimizers import OPRO
+
+    seen = []
+
+    def reply(request):
+        text = request.messages[-1]["content"]
+        seen.append(text)
+        return json.dumps({"reasoning": "try 3", "suggestion": {"float0": 3.0, "x": 3.0}})
+
+    model = Shift()
+    opt = OPRO(model.parameters(), lm=ScriptedLM(reply))
+    result = train(model, shift_data(4), shift_guide, optimizer=opt, epochs=1, batch_size=2, progress=False)
+    assert opt.history and opt.history[0]["score"] == -3.0  # the batch's mean score reached OPRO
+    assert result.best_values == {"x": 3.0} and result.best_score == 1.0

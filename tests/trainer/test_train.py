@@ -131,3 +131,14 @@ def test_bad_arguments_are_one_clear_error(tmp_path):
         train(model, shift_data(2), shift_guide, optimizer=FakeOptimizer([other]))
     with pytest.raises(ValueError, match="no trainable parameters"):
         train(lambda x: x, shift_data(2), shift_guide, parameters=[])
+
+
+def test_a_store_refuses_a_run_with_other_settings_or_start_values(tmp_path):
+    from opto.store import ConfigMismatchError
+
+    path = tmp_path / "run.db"
+    run(tmp_path, store=path, epochs=1)
+    with pytest.raises(ConfigMismatchError):
+        run(tmp_path, store=path, epochs=2)
+    with pytest.raises(ConfigMismatchError):
+        run(tmp_path, store=path, epochs=1, x=5.0)
