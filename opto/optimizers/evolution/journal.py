@@ -3,18 +3,20 @@
 A search is a deterministic function of its seed and its evaluation results, so resuming a
 killed run means running it again from the start against the same store: evaluations already
 stored are read back instead of re-run (opto.evaluate skips them), and the events and LLM calls
-the killed run already wrote are not written twice -- the first n of each kind are skipped,
-because the replay produces exactly the same sequence.
+the killed run already wrote are not written twice: the replay produces exactly the same
+sequence, so each event that equals the next stored one of its kind (and each of the first n LLM
+calls) is skipped.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import json
+from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from opto.evaluate import run_batch
-from opto.records import Candidate, EvalResult
+from opto.records import Candidate, EvalResult, to_jsonable
 from opto.runtime.executor import NO_INPUT, Executor
 from opto.store import RunStore
 
@@ -22,18 +24,27 @@ from opto.store import RunStore
 class Journal:
     def __init__(self, store: RunStore) -> None:
         self.store = store
-        self._skip_events = Counter(e.kind for e in store.events())
+        self._stored: dict[str, deque[Any]] = defaultdict(deque)
+        for e in store.events():
+            self._stored[e.kind].append(e.data)
         self._skip_calls = len(store.llm_calls())
         self.replayed_events = 0
         self._cached = {e.data["key"]: e.data["hashes"] for e in store.events("gate")
                         if e.data.get("gate") == "behaviour" and "hashes" in e.data}
 
     def event(self, kind: str, data: Mapping[str, Any]) -> None:
-        """Write an event unless the run being resumed already wrote it."""
-        if self._skip_events[kind] > 0:
-            self._skip_events[kind] -= 1
-            self.replayed_events += 1
-            return
+        """Write an event unless the run being resumed already wrote it (the next stored one of its kind).
+
+        Matching on the data, not only the count, keeps the end-of-run events right when a finished
+        run is continued with a larger budget: its old summary no longer matches, so the new one is
+        written.
+        """
+        stored = self._stored.get(kind)
+        if stored:
+            if stored[0] == json.loads(json.dumps(to_jsonable(dict(data), "event data"))):
+                stored.popleft()
+                self.replayed_events += 1
+                return
         self.store.add_event(kind, data)
 
     def behaviour_hashes(self, key: str) -> dict[str, str] | None:

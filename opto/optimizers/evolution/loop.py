@@ -73,7 +73,7 @@ class SearchLoop:
         self.gates = Gates(space, inputs.probes)
         self.bandits = [Bandit(list(self.operators), config.bandit_exploration) for _ in range(config.islands)]
         self.stats = {name: OperatorStats() for name in self.operators}
-        self.rejected: deque[Rejection] = deque(maxlen=max(config.remember_rejections, 1))
+        self.rejected: deque[Rejection] = deque(maxlen=config.remember_rejections)  # 0: none shown
         self.progress = Progress()
         self.evaluations_of: dict[str, int] = {}  # candidate id -> evaluations the pipeline made
         self._index = 0

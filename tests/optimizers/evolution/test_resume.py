@@ -86,3 +86,20 @@ def test_rerunning_a_finished_run_changes_nothing(tmp_path):
     assert finish(run(store)) == first
     with RunStore.open(store, readonly=True) as s:
         assert len(s.evaluations()) == BUDGET and len(s.events()) == events
+
+
+def test_a_finished_run_continued_with_a_larger_budget(tmp_path):
+    """The replayed prefix writes nothing; the continuation writes its own end-of-run summary."""
+    sys.path.insert(0, str(HERE))
+    from evo_resume_script import main
+
+    store = tmp_path / "more.db"
+    short = main(str(store), 12)
+    longer = main(str(store), 24)
+    fresh = main(str(tmp_path / "fresh.db"), 24)
+    assert longer == fresh and longer["score"] >= short["score"]
+    with RunStore.open(store, readonly=True) as s:
+        kinds = Counter(e.kind for e in s.events())
+        assert len(s.evaluations()) == 24
+        assert kinds["stopped"] == 2 and kinds["operator"] == 6
+        assert [e.data["evaluations"] for e in s.events("stopped")] == [12, 24]
