@@ -38,6 +38,7 @@ COMMANDS: dict[str, Command] = {
     "report": Command("opto.cli.report", "write the static HTML report of a run store (run.db -> run.html)"),
     "evolve": Command("opto.cli.evolve", "evolve a function's code with a population search"),
     "resume": Command("opto.cli.resume", "resume an `opto evolve` run from its store"),
+    "demo": Command("opto.cli.demo", "the main job, offline: evolve a bin-packing heuristic, train, report"),
 }
 
 
