@@ -181,3 +181,23 @@ def test_log_is_json_and_complete() -> None:
     assert entry["usage"]["prompt_tokens"] > 0 and entry["usage"]["completion_tokens"] > 0
     assert entry["rejected"][0]["param"] == "nope" and "not a variable" in entry["rejected"][0]["reason"]
     assert entry["user_prompt"] == entry["prompt"] and entry["response"] == entry["reply"]
+
+
+def test_include_example_in_both_layouts() -> None:
+    for fmt, marker in (("json", '"suggestion": {"a0": 14}'), ("xml", "<name>a0</name>")):
+        x = trace.node(1.0, trainable=True, name="x")
+        opt = OptoPrime([x], lm=ScriptedLM([NO_CHANGE]), include_example=True, prompt_format=fmt)
+        _step(opt, scale(x, trace.node(2.0)), "fb")
+        prompt = opt.log[-1]["prompt"]
+        assert prompt.index("An example problem") < prompt.index("The problem:") and marker in prompt
+
+
+def test_strict_extraction_raises() -> None:
+    import pytest
+
+    x = trace.node(1.0, trainable=True, name="x")
+    opt = OptoPrime([x], lm=ScriptedLM(['{"suggestion": {"x0": "abc"}}']), ignore_extraction_error=False)
+    opt.zero_feedback()
+    opt.backward(scale(x, trace.node(2.0)), "fb")
+    with pytest.raises(ValueError, match="cannot be converted"):
+        opt.step()
