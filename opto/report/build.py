@@ -143,7 +143,7 @@ def _summary(run: RunData) -> dict[str, Any]:
 def _scores(run: RunData, folder: Path) -> dict[str, Any]:
     c = curves(run)
     if c.empty:
-        return {"images": [], "note": "No successful evaluation yet: no score to plot."}
+        return {"images": [], "islands": [], "note": "No successful evaluation yet: no score to plot."}
     axes = ["evaluations", "tokens", "seconds"]
     note = ""
     if c.end is not None and c.end.tokens == 0:

@@ -41,7 +41,7 @@ class Image:
 
 
 def _figure(width: float = 7.2, height: float = 3.6) -> tuple[Figure, Axes]:
-    fig = Figure(figsize=(width, height), dpi=110, layout="constrained")
+    fig = Figure(figsize=(width, height), dpi=110)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     ax.spines[["top", "right"]].set_visible(False)
@@ -55,6 +55,7 @@ def _figure(width: float = 7.2, height: float = 3.6) -> tuple[Figure, Axes]:
 def save(fig: Figure, name: str, title: str, folder: Path) -> Image:
     """Write ``name``.png and ``name``.svg into folder; embed the PNG."""
     folder.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout(pad=0.6)  # once, for both formats (a layout engine would redo it per save)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", facecolor="white")
     png, svg = folder / f"{name}.png", folder / f"{name}.svg"
