@@ -86,14 +86,18 @@ class OptoPrime(Optimizer):
     # -- reading the trace ----------------------------------------------------------------------
     def summarize(self) -> Problem:
         """The problem instance for the feedback now held by the trainable parameters."""
+        trainable = [p for p in self.parameters if p.trainable]
+        nodes, feedback = self._feedback_nodes(trainable)
+        return summarize(nodes, {id(p) for p in trainable}, feedback, self.objective, self.value_limit)
+
+    def _feedback_nodes(self, trainable: list[ParameterNode]) -> tuple[list[tuple[int, Any]], Any]:
+        """The level-sorted nodes the feedback flowed through, and the user feedback."""
         from opto.trace.propagators import GraphPropagator
 
         if not isinstance(self.propagator, GraphPropagator):
             raise TypeError(f"{type(self).__name__} reads the trace through GraphPropagator feedback; "
                             f"got {type(self.propagator).__name__}. Build it without propagator=...")
-        trainable = [p for p in self.parameters if p.trainable]
-        nodes, feedback = _union(feedback_graphs(trainable))
-        return summarize(nodes, {id(p) for p in trainable}, feedback, self.objective, self.value_limit)
+        return _union(feedback_graphs(trainable))
 
     def construct_prompt(self, summary: Problem, mask: Collection[str] | None = None, *args: Any,
                          **kwargs: Any) -> tuple[str, str]:

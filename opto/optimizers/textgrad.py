@@ -17,7 +17,7 @@ from collections.abc import Collection
 from typing import Any
 
 from opto.optimizers import prompt as prompts
-from opto.optimizers.optoprime import OptoPrime, _union, feedback_graphs
+from opto.optimizers.optoprime import OptoPrime
 from opto.optimizers.problem import call_line, entry, fun_name, render_entry, shorten
 from opto.trace.nodes import MessageNode, Node, ParameterNode
 
@@ -47,7 +47,7 @@ class TextGrad(OptoPrime):
                 **kwargs: Any) -> dict[ParameterNode, Any]:
         self.steps += 1
         trainable = [p for p in self.parameters if p.trainable]
-        nodes, feedback = _union(feedback_graphs(trainable))
+        nodes, feedback = self._feedback_nodes(trainable)
         if not nodes:
             import warnings
 

@@ -100,3 +100,14 @@ def test_textgrad_call_cap_passes_feedback_through() -> None:
     opt.backward(y, "fb")
     opt.step()
     assert opt.log[-1]["gradient_calls"] == 2 and len(lm.requests) == 3
+
+
+def test_graph_optimizers_need_the_graph_propagator() -> None:
+    from opto.trace.propagators import SumPropagator
+
+    x = trace.node("a", trainable=True)
+    opt = TextGrad([x], lm=ScriptedLM([]), propagator=SumPropagator())
+    opt.zero_feedback()
+    opt.backward(shout(x), "fb")
+    with pytest.raises(TypeError, match="GraphPropagator"):
+        opt.step()
