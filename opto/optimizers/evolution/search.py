@@ -159,6 +159,10 @@ class Evolution(Optimizer):
                on_progress: Callable[[Progress], None] | None = None) -> SearchResult:
         """Evolve the parameters for ``budget`` evaluations (or ``time_limit`` seconds); apply the best.
 
+        budget counts candidates sent to evaluation, the starting values included (a child stopped
+        by the cascade counts too). time_limit is checked between generations; a run stopped by it
+        is not reproducible by a resume, one stopped by its budget is.
+
         objective: "module:function", an opto.runtime.Objective, or an importable function (not
           needed when ``executor`` is an executor already built with one).
         executor: None / "local" (LocalExecutor with ``workers``), "ray", or an Executor.
@@ -186,6 +190,9 @@ class Evolution(Optimizer):
         if inputs.cascade is not NO_INPUT and self.config.cascade_threshold is None:
             raise ValueError("cascade= was given without config cascade_threshold; set the score a child must "
                              "reach on the cascade input to be fully evaluated")
+        if inputs.cascade is NO_INPUT and self.config.cascade_threshold is not None:
+            raise ValueError("config cascade_threshold is set but search() got no cascade= input; pass the "
+                             "cheap first-stage input, or unset cascade_threshold")
         all_seeds = [self.current_values(), *[{**self.current_values(), **s} for s in seeds]]
         with contextlib.ExitStack() as stack:
             run_store = stack.enter_context(self._open_store(store))

@@ -9,7 +9,7 @@ import pytest
 from opto.optimizers.evolution.loop import SearchError
 from opto.optimizers.evolution.search import Evolution
 from opto.runtime import LocalExecutor, load_function
-from opto.store import RunStore
+from opto.store import ConfigMismatchError, RunStore
 from opto.trace import bundle, node
 
 NUMERIC_SPACE = {"x": {"low": -5, "high": 5}, "n": {"low": 0, "high": 10}, "mode": {"choices": ["a", "b", "c"]}}
@@ -307,3 +307,12 @@ def test_a_broken_operator_costs_a_proposal_not_the_run(quadratic):
         del OPERATORS["broken"]
     assert result.evaluations == 12
     assert result.operators["broken"]["proposals"] > 0 and result.operators["broken"]["valid"] == 0
+
+
+def test_a_store_of_other_settings_is_refused(quadratic, tmp_path):
+    run_numeric(quadratic, store=tmp_path / "run.db")
+    with pytest.raises(ConfigMismatchError, match="seed: stored 1, now 9"):
+        run_numeric(quadratic, store=tmp_path / "run.db", seed=9)
+    x = node(1.0, trainable=True, name="x")
+    with pytest.raises(ValueError, match="no cascade= input"):
+        Evolution([x], config={"cascade_threshold": 0.0}).search("evo_objectives:quadratic", budget=3)

@@ -69,12 +69,15 @@ class _AstOperator:
 
 
 class LiteralPerturbation(_AstOperator):
-    """Change one numeric constant: integers by a small step or doubling, floats by a log-normal factor."""
+    """Change one numeric constant: integers by a small step or doubling, floats by a log-normal factor.
+
+    sigma: spread of the log-normal factor; zero_scale: standard deviation of the new value of a 0.0.
+    """
 
     what = "numeric literal"
 
-    def __init__(self, sigma: float = 0.5, name: str = "ast_perturb") -> None:
-        self.name, self.sigma = name, sigma
+    def __init__(self, sigma: float = 0.5, zero_scale: float = 0.1, name: str = "ast_perturb") -> None:
+        self.name, self.sigma, self.zero_scale = name, sigma, zero_scale
 
     def _sites(self, tree: ast.Module) -> list[Callable[[random.Random], None]]:
         def perturb(node: ast.Constant) -> Callable[[random.Random], None]:
@@ -87,8 +90,8 @@ class LiteralPerturbation(_AstOperator):
             if rng.random() < 0.25 and value not in (0, 1):
                 return value * 2 if rng.random() < 0.5 else value // 2
             return value + rng.choice((-2, -1, 1, 2))
-        if value == 0 or not math.isfinite(value):
-            return rng.gauss(0, 1)
+        if value == 0 or not math.isfinite(value):  # a zero weight is switched on gently
+            return float(f"{rng.gauss(0, self.zero_scale):.6g}")
         moved = value * math.exp(rng.gauss(0, self.sigma))
         return float(f"{moved:.6g}")
 
