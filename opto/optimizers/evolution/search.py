@@ -33,6 +33,7 @@ from opto.trace.nodes import ParameterNode
 if TYPE_CHECKING:
     from opto.optimizers.evolution.loop import Progress
 
+_PROBE_OPTIONS = ("extra_sys_path", "memory_mb", "scrub_env", "env")  # executor options probes share
 _NO_INPUT: Any = object()  # replaced by opto.runtime's NO_INPUT when the runtime is loaded
 
 
@@ -201,9 +202,10 @@ class Evolution(Optimizer):
             probe_ex = None
             if probes is not None:
                 # probes are cheap: local sandbox workers, so they never wait for a cluster's slots
+                shared = {k: v for k, v in (executor_options or {}).items() if k in _PROBE_OPTIONS}
                 probe_ex = stack.enter_context(_executor("local", "opto.optimizers.evolution.probes:behaviour",
                                                          min(workers or 2, 2),
-                                                         {"timeout_s": self.config.probe_timeout_s}))
+                                                         {**shared, "timeout_s": self.config.probe_timeout_s}))
             lm = self._search_lm()
             if lm is not None and getattr(lm, "usage", None) is not None:
                 stack.callback(lm.usage.subscribe(journal.llm_call))
