@@ -80,7 +80,9 @@ def main() -> int:
     touched = {name for e in optimizer.log for name in e.get("proposed", {})}
     print(f"\nprompts the optimizer proposed changes to: {sorted(touched) or 'none'}")
     print(f"step 1 prompt: {agent.extract_prompt.data!r}\nstep 2 prompt: {agent.answer_prompt.data!r}")
-    if result.best_score <= result.seed_score:
+    if result.seed_score >= 1.0:
+        print("The starting prompts already answer every validation question: nothing to improve there.")
+    elif result.best_score <= result.seed_score:
         print("No prompt pair scored better on validation than the starting one.")
     return 0
 

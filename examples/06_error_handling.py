@@ -53,7 +53,12 @@ def main() -> int:
     shown = "IndexError" in str(first.get("prompt", ""))
     print(f"the first prompt showed the exception to the model: {shown}")
     for entry in optimizer.log:
-        status = "applied" if entry.get("applied") else "nothing applied"
+        if entry.get("applied"):
+            status = f"applied {sorted(entry['applied'])}"
+        elif entry.get("rejected") or entry.get("model_error"):
+            status = "nothing applied"
+        else:
+            status = "nothing applied: the reply suggested no change"
         print(f"step {entry.get('step')}: {status}")
         for r in entry.get("rejected", []):
             print(f"  rejected ({r.get('param')}): {str(r.get('reason'))[:140]}")

@@ -37,7 +37,7 @@ def test_one_full_optoprime_step(server):
     from opto.optimizers import OptoPrime
 
     model = Shift(0.0)
-    opt = OptoPrime(model.parameters(), lm=server_lm(server), max_tokens=200, temperature=0.0, seed=0)
+    opt = OptoPrime(model.parameters(), lm=server_lm(server), max_tokens=120, temperature=0.0, seed=0)
     out = model(5)
     opt.zero_feedback()
     opt.backward(out, "The output 5 is too low: it should be 8.")
@@ -60,7 +60,7 @@ def test_two_epoch_training_run(server, tmp_path):
     from opto.trainer import train
 
     model = Shift(0.0)
-    opt = OptoPrime(model.parameters(), lm=server_lm(server), max_tokens=200, temperature=0.0, seed=0)
+    opt = OptoPrime(model.parameters(), lm=server_lm(server), max_tokens=120, temperature=0.0, seed=0)
     path = tmp_path / "run.db"
     result = train(model, shift_data(2), shift_guide, optimizer=opt, epochs=2, batch_size=2,
                    val_set=shift_data(2, start=10), test_set=shift_data(2, start=20), store=path, progress=False)
