@@ -67,7 +67,7 @@ def _environment() -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = fmt_number
     env.filters["seconds"] = fmt_seconds
-    env.filters["usd"] = lambda x: "—" if x is None else f"${x:,.4f}"
+    env.filters["usd"] = fmt_usd
     env.filters["short"] = lambda s, n=12: str(s)[:n]
     return env
 
@@ -82,6 +82,12 @@ def fmt_number(value: Any) -> str:
             return str(value)
         return f"{value:,.0f}" if value.is_integer() and abs(value) >= 1e4 else f"{value:.4g}"
     return str(value)
+
+
+def fmt_usd(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"${value:,.4f}" if value < 100 else f"${value:,.2f}"
 
 
 def fmt_seconds(value: float | None) -> str:
@@ -125,14 +131,15 @@ def _summary(run: RunData) -> dict[str, Any]:
     tokens = sum(call_tokens(c) for c in run.llm_calls)
     _, total = usage_table(run)
     return {
-        "path": str(run.path), "name": run.path.name, "run_id": info.run_id, "kind": run.kind,
+        "path": str(run.path.resolve()), "name": run.path.name, "run_id": info.run_id, "kind": run.kind,
         "created": dt.datetime.fromtimestamp(info.created_at, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "seed": info.seed, "forked_from": info.forked_from,
         "config": json.dumps(info.config, indent=2, sort_keys=True, default=str),
         "code_version": ", ".join(f"{k} {v}" for k, v in info.code_version.items() if v),
-        "candidates": len(run.candidates), "evaluations": len(run.evaluations),
+        "candidates": len(run.candidates), "evaluations": run.evaluations[-1].seq if run.evaluations else 0,
         "failed": sum(not e.ok for e in run.evaluations), "llm_calls": len(run.llm_calls), "tokens": tokens,
-        "cost": total.cost_usd if total else None, "unpriced": total.unpriced if total else 0,
+        "cost": total.cost_usd if total and total.unpriced < total.calls else None,
+        "unpriced": total.unpriced if total else 0,
         "best": max(scores) if scores else None,
         "wall": (last - run.start_time) if last is not None else None,
         "pending": run.status.get("pending", 0), "in_flight": run.status.get("in_flight", 0),

@@ -27,7 +27,7 @@ NOT_SELECTION = ("heldout", "test", "cascade")
 class Evaluation:
     """One stored evaluation with what RunStore.evaluations() leaves out: order, time and input key."""
 
-    seq: int  # 1-based position among all evaluations: "evaluations so far" on the x axis
+    seq: int  # evaluations so far, this one included (aggregate rows add none): the x axis
     candidate_id: str
     ok: bool
     score: float | None
@@ -39,6 +39,7 @@ class Evaluation:
     input_key: str | None
     duration_s: float
     created_at: float
+    aggregate: bool = False  # a summary row over n instance evaluations (the trainer's split mean), not a run
 
     @property
     def selection(self) -> bool:
@@ -111,12 +112,21 @@ def _evaluations(path: Path) -> list[Evaluation]:
     finally:
         conn.close()
     out = []
-    for i, r in enumerate(rows, start=1):
+    seq = 0
+    for r in rows:
         tail = "\n".join(t for t in (r["stdout_tail"], r["stderr_tail"]) if t)
-        out.append(Evaluation(i, r["candidate_id"], bool(r["ok"]), r["score"], _json(r["scores"]), r["feedback"] or "",
-                              r["failure_reason"], r["failure_message"] or "", tail, r["input_key"],
-                              float(r["duration_s"] or 0.0), float(r["created_at"])))
+        aggregate = _is_aggregate(r["input_key"], _json(r["artifacts"]))
+        seq += not aggregate
+        out.append(Evaluation(seq, r["candidate_id"], bool(r["ok"]), r["score"], _json(r["scores"]),
+                              r["feedback"] or "", r["failure_reason"], r["failure_message"] or "", tail,
+                              r["input_key"], float(r["duration_s"] or 0.0), float(r["created_at"]), aggregate))
     return out
+
+
+def _is_aggregate(input_key: str | None, artifacts: dict[str, Any]) -> bool:
+    """The trainer's split summary: keyed by the split's name, with the number of instances it averages."""
+    n = artifacts.get("n")
+    return isinstance(n, int) and not isinstance(n, bool) and ":" not in (input_key or "")
 
 
 def _json(text: str | None) -> dict[str, Any]:

@@ -84,7 +84,9 @@ def score_curve(curves: Curves, axis: str, folder: Path) -> Image:
     ax.set_ylabel("score (higher is better)", color=INK, fontsize=10)
     if axis == "evaluations":
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(frameon=False, fontsize=8, loc="best", ncols=2 if len(curves.islands) > 3 else 1)
+    entries = 2 + len(curves.islands)  # a row above the plot: it never hides the points
+    ax.legend(frameon=False, fontsize=8, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=min(entries, 6),
+              handlelength=1.6, columnspacing=1.2, borderaxespad=0.2)
     return save(fig, f"score_vs_{axis}", f"Score over {label.split(' (')[0]}", folder)
 
 

@@ -85,5 +85,5 @@ def curves(run: RunData) -> Curves:
     end = None
     if run.evaluations:
         last = max([e.created_at for e in run.evaluations] + [c.created_at for c in run.llm_calls])
-        end = Point(len(run.evaluations), at(last), max(last - t0, 0.0), 0.0, "", None)
+        end = Point(run.evaluations[-1].seq, at(last), max(last - t0, 0.0), 0.0, "", None)
     return Curves(points, running_best(points), islands, end)

@@ -72,17 +72,29 @@ def evolution_store(path: Path) -> Path:
 STEP_DOT = 'digraph g { "prompt" [shape=box, style=filled, fillcolor="#FFE2B8"]; "prompt" -> "answer"; }'
 
 
+def _instance(cid: str, key: str, score: float) -> EvalResult:
+    return EvalResult(cid, ok=True, scores={"score": score}, artifacts={"input_key": key})
+
+
+def _split(cid: str, split: str, mean: float, selection: bool = True) -> EvalResult:
+    """The trainer's summary row of a split: the mean, with the number of instances (not a run itself)."""
+    return EvalResult(cid, ok=True, score=mean if selection else None, scores={split: mean},
+                      artifacts={"input_key": split, "n": 1})
+
+
 def training_store(path: Path) -> Path:
-    """Three OptoPrime steps (two applied, one rejected), validation aggregates, one held-out row."""
+    """Three OptoPrime steps (two applied, one rejected); per-instance rows and split summaries as the
+    trainer writes them (4 instance evaluations); one held-out row."""
     with RunStore.open(path, {"kind": "training", "algorithm": "minibatch", "epochs": 1}, seed=3) as s:
         s.add_candidate(Candidate({"prompt": "Answer."}, id="p0", operator="seed"))
-        s.record_evaluation(EvalResult("p0", ok=True, scores={"score": 0.0}), "val:0")
-        s.record_evaluation(EvalResult("p0", ok=True, score=0.25, scores={"val": 0.25}), "val")
+        s.record_evaluation(_instance("p0", "val:0", 0.25), "val:0")
+        s.record_evaluation(_split("p0", "val", 0.25), "val")
         s.record_llm_call({"messages": [{"role": "user", "content": "#Variables ..."}]}, "{\"suggestion\": 1}",
                           {"prompt_tokens": 400, "completion_tokens": 80}, model="smollm2-135m", call_id="c1")
         s.add_candidate(Candidate({"prompt": "Answer with one word."}, id="p1", parent_ids=("p0",),
                                   operator="optoprime", llm_call_id="c1"))
-        s.record_evaluation(EvalResult("p1", ok=True, score=0.5, scores={"val": 0.5}), "val")
+        s.record_evaluation(_instance("p1", "val:0", 0.5), "val:0")
+        s.record_evaluation(_split("p1", "val", 0.5), "val")
         s.add_event("step", {"step": 1, "epoch": 0, "candidate_id": "p1", "prompt": "#Variables\nprompt = Answer.",
                              "reply": "{\"prompt\": \"Answer with one word.\"}",
                              "applied": {"prompt": "Answer with one word."}, "rejected": [], "score": 0.3,
@@ -91,10 +103,12 @@ def training_store(path: Path) -> Path:
                              "rejected": [{"param": "prompt", "reason": "reply contains <think> leakage"}],
                              "score": 0.4, "note": "the optimizer proposed no change"})
         s.add_candidate(Candidate({"prompt": "One word only."}, id="p2", parent_ids=("p1",), operator="optoprime"))
-        s.record_evaluation(EvalResult("p2", ok=True, score=0.75, scores={"val": 0.75}), "val")
+        s.record_evaluation(_instance("p2", "val:0", 0.75), "val:0")
+        s.record_evaluation(_split("p2", "val", 0.75), "val")
         s.add_event("step", {"step": 3, "epoch": 0, "candidate_id": "p2", "prompt": "p", "reply": "r",
                              "applied": {"prompt": "One word only."}, "rejected": [], "score": 0.6,
                              "graph_dot": "digraph { this is not dot"})
-        s.record_evaluation(EvalResult("p2", ok=True, scores={"test": 0.7}), "test")
+        s.record_evaluation(_instance("p2", "test:0", 0.7), "test:0")
+        s.record_evaluation(_split("p2", "test", 0.7, selection=False), "test")
         s.add_event("heldout", {"candidate_id": "p2", "selection_score": 0.75, "heldout_score": 0.7})
     return path

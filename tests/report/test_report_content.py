@@ -150,7 +150,11 @@ def test_training_report_shows_steps_graphs_and_what_was_applied(train: Path) ->
     assert steps.count("data:image/svg+xml") == 1
     cards = _text(html[: html.index('<section id="scores">')])
     assert "Best score 0.75" in cards  # the validation aggregate, not the test row or per-instance rows
-    assert "+1 unpriced" in cards  # smollm2 has no list price and the call recorded no cost
+    assert "Evaluations 4 0 failed" in cards  # instance evaluations: the split summaries are not runs
+    assert "reached after 3 evaluations" in _text(_section(html, "scores"))
+    c = curves(load_run(train))
+    assert [(p.evaluations, p.score) for p in c.best] == [(1, 0.25), (2, 0.5), (3, 0.75)]
+    assert "LLM cost — 1 unpriced" in cards  # smollm2 has no list price and the call recorded no cost
     assert "p2 0.75 0.7 -0.05" in _text(_section(html, "heldout"))
     run = load_run(train)
     rows, source = operator_table(run)
