@@ -127,6 +127,8 @@ class SearchLoop:
                 continue
             self.gates.seen.add(key)
             cands.append(Candidate(dict(values), id=self._new_id(), operator="seed", generation=0))
+        if self.gates.probes:  # the seeds' behaviour is known too, so a child that merely restates them is gated
+            cands = self._behaviour_gate([(c, values_key(self.space, c.values)) for c in cands])
         results = self.journal.evaluate(self.executor, cands, stage=0, input=self.inputs.train, input_key="train")
         self.progress.evaluations += len(cands)
         members = []
@@ -143,8 +145,18 @@ class SearchLoop:
             raise SearchError(f"no starting program could be evaluated ({why}); fix the objective or the "
                               "parameters' starting values, or pass seeds=[...] that evaluate")
         for m in members:
+            self._check_descriptors(m)
             self.database.seed_all(m)
             self._note_best(m)
+
+    def _check_descriptors(self, member: Member) -> None:
+        """MAP-Elites needs each descriptor in the evaluation; say so at the start, not by an empty grid."""
+        from opto.optimizers.evolution.map_elites import descriptor_value
+
+        missing = [d.name for d in self.config.descriptors if descriptor_value(member, d.name) is None]
+        if missing:
+            raise SearchError(f"the objective's result has no descriptor {missing} for MAP-Elites; return it "
+                              "among the named scores or artifacts (or use the built-in 'code_length')")
 
     def _member(self, cand: Candidate, result: EvalResult, island: int = 0) -> Member | None:
         if not result.ok or result.score is None or not math.isfinite(result.score):
@@ -189,7 +201,10 @@ class SearchLoop:
     def _one_child(self, island: int) -> Candidate | None:
         name = self.bandits[island].choose(self.rng)
         op = self.operators[name]
-        parents = self.database.islands[island].sample(op.arity, self.rng)
+        home = self.database.islands[island]
+        if not len(home):  # emptied (a MAP-Elites grid that kept nothing): borrow the best island's members
+            home = max(self.database.islands, key=lambda i: (b.score if (b := i.best()) else float("-inf")))
+        parents = home.sample(op.arity, self.rng)
         ctx = OperatorContext(self.space, self.rng, self.lm, list(self.rejected), self.task)
         stats = self.stats[name]
         stats.proposals += 1

@@ -164,17 +164,6 @@ def test_probes_cascade_and_heldout(tmp_path):
     assert result.heldout == heldout
 
 
-def test_behaviour_duplicates_are_not_evaluated(tmp_path):
-    """Swapping x*2 <-> x+2 etc. often gives the same outputs on the probes: those are gated."""
-    @bundle(trainable=True)
-    def g(x):
-        return x * 2 + 0
-
-    opt = Evolution([g], config={"islands": 1, "batch_size": 4, "seed": 0, "operators": ["ast_swap"]})
-    result = opt.search("evo_objectives:line_fit_g", budget=10, workers=1, probes=[(0.0,), (2.0,)])
-    assert result.gates["behaviour"]["rejected"] > 0
-
-
 def test_pareto_front_is_kept_and_reported(tmp_path):
     x = node(0.1, trainable=True, name="x")
     opt = Evolution([x], config={"islands": 1, "batch_size": 5, "seed": 0, "objectives": ["accuracy", "thrift"],
@@ -316,3 +305,20 @@ def test_a_store_of_other_settings_is_refused(quadratic, tmp_path):
     x = node(1.0, trainable=True, name="x")
     with pytest.raises(ValueError, match="no cascade= input"):
         Evolution([x], config={"cascade_threshold": 0.0}).search("evo_objectives:quadratic", budget=3)
+
+
+def test_map_elites_without_the_descriptor_is_a_clear_error(line_fit):
+    opt = Evolution([f], config={"operators": ["ast_swap"], "descriptors": [{"name": "nope", "edges": [1]}]})
+    with pytest.raises(SearchError, match="no descriptor \\['nope'\\]"):
+        opt.search(executor=line_fit, budget=4)
+
+
+def test_a_child_that_behaves_like_the_seed_is_gated():
+    @bundle(trainable=True)
+    def g(x):
+        return x * 2 + 0
+
+    # x * 2 + 0 -> swaps give x * 2 - 0 (same outputs as the seed), x / 2 + 0, x // 2 + 0, x * 2 ...
+    opt = Evolution([g], config={"islands": 1, "batch_size": 8, "seed": 1, "operators": ["ast_swap"]})
+    result = opt.search("evo_objectives:line_fit_g", budget=6, workers=1, probes=[(0.0,), (2.0,), (3.0,)])
+    assert result.gates["behaviour"]["rejected"] >= 1
