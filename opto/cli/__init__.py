@@ -39,6 +39,7 @@ COMMANDS: dict[str, Command] = {
     "evolve": Command("opto.cli.evolve", "evolve a function's code with a population search"),
     "resume": Command("opto.cli.resume", "resume an `opto evolve` run from its store"),
     "demo": Command("opto.cli.demo", "the main job, offline: evolve a bin-packing heuristic, train, report"),
+    "train": Command("opto.cli.train", "train a traced model's parameters on a dataset (or --dry-run to plan it)"),
 }
 
 
