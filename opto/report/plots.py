@@ -85,7 +85,7 @@ def score_curve(curves: Curves, axis: str, folder: Path) -> Image:
     if axis == "evaluations":
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     entries = 2 + len(curves.islands)  # a row above the plot: it never hides the points
-    ax.legend(frameon=False, fontsize=8, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=min(entries, 6),
+    ax.legend(frameon=False, fontsize=8, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=min(entries, 6 if axis == "evaluations" else 3),
               handlelength=1.6, columnspacing=1.2, borderaxespad=0.2)
     return save(fig, f"score_vs_{axis}", f"Score over {label.split(' (')[0]}", folder)
 
