@@ -10,7 +10,7 @@ examples/data/sentiment.json. Each (optimizer, task) is trained ``--runs`` times
 - applied: at least one suggested value passed the optimizer's checks and was applied;
 - improved: applied, and the validation score after the step beat the score before it.
 
-    .venv/bin/python bench/trainer_embedded.py [--runs 4 --steps 4 --tasks numeric,sentiment]
+    .venv/bin/python bench/trainer_embedded.py [--runs 4 --steps 4 --tasks numeric,sentiment --max-tokens 300]
 """
 
 from __future__ import annotations
@@ -72,9 +72,9 @@ def usable(entry: dict[str, Any]) -> bool:
     return not any(r.get("param") is None for r in entry.get("rejected", []))
 
 
-def one_run(name: str, cls: Any, task: str, lm: Any, seed: int, steps: int) -> dict[str, Any]:
+def one_run(name: str, cls: Any, task: str, lm: Any, seed: int, steps: int, max_tokens: int) -> dict[str, Any]:
     model, train_set, guide, val_set = TASKS[task](lm)
-    opt = cls(model.parameters(), lm=lm, max_tokens=300, temperature=0.7, seed=seed)
+    opt = cls(model.parameters(), lm=lm, max_tokens=max_tokens, temperature=0.7, seed=seed)
     t0 = time.perf_counter()
     result = train(model, train_set, guide, optimizer=opt, epochs=steps if val_set is None else 1,
                    batch_size=1 if val_set is None else 1, val_set=val_set, seed=seed, progress=False)
@@ -103,6 +103,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=4)
     parser.add_argument("--steps", type=int, default=4, help="steps of the numeric task (sentiment: 4 batches)")
     parser.add_argument("--tasks", default="numeric,sentiment")
+    parser.add_argument("--max-tokens", type=int, default=300, help="completion tokens per optimizer reply")
     add_arguments(parser)
     args = parser.parse_args()
     lm = LocalLM(n_ctx=4096, cache=False)
@@ -110,7 +111,7 @@ def main() -> int:
     for task in args.tasks.split(","):
         for name, cls in optimizers().items():
             for seed in range(args.runs):
-                run = one_run(name, cls, task, lm, seed, args.steps)
+                run = one_run(name, cls, task, lm, seed, args.steps, args.max_tokens)
                 print(f"{name} {task} seed {seed}: {run['scores']} ({run['seconds']} s)", file=sys.stderr)
                 runs.append(run)
     summary = {}
@@ -126,6 +127,7 @@ def main() -> int:
             "runs": len(group),
         }
     result = {"model": lm.model, "runs": args.runs, "numeric_steps": args.steps, "temperature": 0.7,
+              "max_tokens": args.max_tokens,
               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                           "load_avg": os.getloadavg()[0] if hasattr(os, "getloadavg") else None},
               "summary": summary, "raw": runs}

@@ -10,6 +10,7 @@ the same proposals) and ends with the result an uninterrupted run would have had
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -29,6 +30,8 @@ from opto.trainer.progress import Progress
 from opto.trainer.recorder import CHECKPOINT, Recorder, candidate_id
 from opto.trainer.result import TrainResult
 from opto.trainer.session import Session
+
+log = logging.getLogger("opto.trainer")
 
 
 def train(model: Any, train_set: Any, guide: Any, *, optimizer: Any = None, algorithm: Any = "minibatch",
@@ -59,11 +62,13 @@ def train(model: Any, train_set: Any, guide: Any, *, optimizer: Any = None, algo
     params = ParameterSet.of(model, parameters)
     caps = TrainBudget.of(budget)
     algo = algorithm_of(algorithm)
+    plan = _plan(algo, optimizer, lm, judge, train_data, val_data, test_data, epochs, batch_size, caps,
+                 tokens_per_call)
     if dry_run:
-        plan = _plan(algo, optimizer, lm, judge, train_data, val_data, test_data, epochs, batch_size, caps,
-                     tokens_per_call)
         print(plan)
         return plan
+    for warning in plan.warnings:
+        log.warning("opto train: %s", warning)
     opt = build_optimizer(optimizer, params, lm)
     config = {"kind": "training", "algorithm": algo.config(), "optimizer": type(opt).__name__,
               "guide": judge.name, "epochs": epochs, "batch_size": batch_size, "seed": seed,

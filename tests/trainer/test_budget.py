@@ -95,3 +95,10 @@ def test_progress_bar_counts_in_the_budget_unit_and_shows_the_best(capsys):
           budget=TrainBudget(max_llm_calls=10), progress=True)
     err = capsys.readouterr().err
     assert "/10" in err and "llm_calls" in err and "best=1" in err
+
+
+def test_a_real_run_warns_too_when_the_budget_allows_fewer_than_three_proposals(caplog):
+    model, opt = make()
+    with caplog.at_level("WARNING", logger="opto.trainer"):
+        train(model, shift_data(4), shift_guide, optimizer=opt, epochs=1, budget=2, progress=False)
+    assert any("fewer than 3" in r.getMessage() for r in caplog.records)
