@@ -70,18 +70,28 @@ def main() -> int:
     parser.add_argument("--traceopt-python", help="interpreter with trace-opt 0.1.3.8 (default: bench/.venv-traceopt)")
     parser.add_argument("--no-traceopt", action="store_true", help="measure opto only")
     parser.add_argument("--quick", action="store_true", help="trace-opt only at K=1 and K=10 (its depth-2000 steps take minutes)")
-    parser.add_argument("--repeats", type=int, default=5, help="opto: best of N steps per configuration")
+    parser.add_argument("--repeats", type=int, default=10, help="opto: best of N steps per configuration")
+    parser.add_argument("--traceopt-from", type=Path,
+                        help="reuse trace-opt's rows from an earlier result file instead of rerunning them")
     parser.add_argument("--timeout", type=float, default=600)
     add_arguments(parser)
     args = parser.parse_args()
-    theirs_python = None if args.no_traceopt else ensure_traceopt_python(args.traceopt_python)
+    earlier: dict[tuple[int, int], Any] = {}
+    if args.traceopt_from:
+        old = json.loads(args.traceopt_from.read_text())
+        earlier = {(r["k"], r["depth"]): r["trace_opt"] for r in old["rows"]}
+        earlier[(0, 0)] = old["converge_x_minus_3_squared"].get("trace_opt")
+    reuse = bool(earlier)
+    theirs_python = None if args.no_traceopt or reuse else ensure_traceopt_python(args.traceopt_python)
     rows = []
     for k in KS:
         for depth in DEPTHS:
             step = ["step", "--k", str(k), "--depth", str(depth)]
             ours = run("ours", sys.executable, [*step, "--repeats", str(args.repeats)], args.timeout)
             theirs: dict[str, Any] | None = None
-            if theirs_python and not (args.quick and k == 50):
+            if reuse:
+                theirs = earlier.get((k, depth))
+            elif theirs_python and not (args.quick and k == 50):
                 theirs = run("trace-opt", theirs_python, [*step, "--repeats", "1"], args.timeout)
             row = {"k": k, "depth": depth, "opto": ours, "trace_opt": theirs}
             if theirs and theirs.get("ok") and ours.get("ok"):
@@ -96,13 +106,16 @@ def main() -> int:
             pts = [(r["depth"], (r[impl] or {}).get("step_cpu_s")) for r in rows if r["k"] == k]
             growth[f"{impl}_k{k}"] = growth_exponent([(d, t) for d, t in pts if t is not None])
     converge = {"opto": run("ours", sys.executable, ["converge"], args.timeout)}
-    if theirs_python:
+    if reuse:
+        converge["trace_opt"] = earlier[(0, 0)]
+    elif theirs_python:
         converge["trace_opt"] = run("trace-opt", theirs_python, ["converge"], args.timeout)
     result = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
         "note": "model answers instantly (no LLM latency); step = propose + update; CPU time is robust to a "
                 "loaded machine, wall time is not",
         "target_ms_at_depth_2000": 50,
+        "traceopt_rows_from": str(args.traceopt_from) if reuse else "measured in this run",
         "rows": rows,
         "growth_exponent_cpu_100_to_2000": growth,
         "converge_x_minus_3_squared": converge,
