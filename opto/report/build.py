@@ -31,6 +31,7 @@ from opto.report.usage import usage_table
 log = logging.getLogger(__name__)
 
 MAX_STEP_GRAPHS = 40  # trace graphs drawn for the first steps only: a long run would make a huge page
+OPEN_STEPS = 20  # steps shown open; the rest are folded into one <details>
 TEXT_LIMIT = 20_000  # characters of a prompt or reply shown per step
 _OWN_SUFFIXES = (".png", ".svg", ".dot")
 
@@ -120,7 +121,7 @@ def report_context(run: RunData, folder: Path) -> dict[str, Any]:
     }
     if run.kind == "training" or run.events_of("step"):
         sections["steps"] = _guarded("steps", lambda: _steps(run, folder))
-    return {"run": _summary(run), "s": sections, "folder": folder.name,
+    return {"run": _summary(run), "s": sections, "folder": folder.name, "open_steps": OPEN_STEPS,
             "generated": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 

@@ -251,3 +251,15 @@ def test_cli_writes_the_report_and_reports_errors(tmp_path: Path, capsys: pytest
     junk.write_text("x" * 200)
     assert cli.main(["report", str(junk)]) == 2
     assert "opto report:" in capsys.readouterr().err
+
+
+def test_many_steps_fold_after_the_first_ones(tmp_path: Path) -> None:
+    from opto.report.build import OPEN_STEPS
+
+    with RunStore.open(tmp_path / "steps.db", {"kind": "training"}) as s:
+        for i in range(OPEN_STEPS + 5):
+            s.add_event("step", {"step": i + 1, "epoch": 0, "applied": {"p": f"v{i}"}, "rejected": [], "score": i})
+    steps = _section(build_report(tmp_path / "steps.db").read_text(), "steps")
+    assert steps.count('class="step"') == OPEN_STEPS + 5
+    folded = steps[steps.index('<details class="more">'):]
+    assert "5 more steps" in folded and folded.count('class="step"') == 5
