@@ -115,7 +115,7 @@ def operator_chart(rows: Sequence[OperatorRow], folder: Path) -> Image:
     ax.set_yticks(list(y), names)
     ax.set_xlabel("children", color=INK, fontsize=10)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    ax.legend(frameon=False, fontsize=8, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=3, borderaxespad=0.2)
     return save(fig, "operators", "Children per operator", folder)
 
 
