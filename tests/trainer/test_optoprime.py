@@ -91,3 +91,16 @@ def test_opro_gets_the_batch_score_and_trains(tmp_path):
     result = train(model, shift_data(4), shift_guide, optimizer=opt, epochs=1, batch_size=2, progress=False)
     assert opt.history and opt.history[0]["score"] == -3.0  # the batch's mean score reached OPRO
     assert result.best_values == {"x": 3.0} and result.best_score == 1.0
+
+
+def test_beam_search_branches_with_optoprime():
+    from opto.trainer import BeamSearch
+
+    lm = ScriptedLM(optoprime_nudge)
+    model = Shift()
+    opt = OptoPrime(model.parameters(), lm=lm)
+    result = train(model, shift_data(4), shift_guide, optimizer=opt, algorithm=BeamSearch(width=2, branch=2),
+                   epochs=1, batch_size=2, progress=False)
+    assert len(lm.requests) >= 3  # two proposals from the seed's one forward pass, then the beam's
+    assert "#Feedback" in lm.requests[1].messages[-1]["content"]  # the retained graph was backwarded again
+    assert result.best_score > result.seed_score
