@@ -12,7 +12,8 @@ generated sets of other sizes, next to best fit. Arms, each with the same wall-c
 
 - evolution: islands + bandit over AST operators and the LLM operators (embedded SmolLM2 by default);
 - evolution without LLM: the AST operators only;
-- best-of-N control: the same operators as the first arm applied to the seed only, no evolution.
+- best-of-N controls: the same operators (with / without the LLM) applied to the seed only, no
+  evolution (independent samples; openevolve#100 found the two close).
 
 Prints JSON and writes bench/results/local/evolution_binpacking.json (--update-tracked: the tracked copy).
 """
@@ -46,6 +47,7 @@ from opto.runtime import make_executor  # noqa: E402
 from opto.trace.nodes import ParameterNode  # noqa: E402
 
 OBJECTIVE = "binpacking_task:evaluate"
+ARMS = "evolution,evolution_no_llm,best_of_n,best_of_n_no_llm"
 AST_OPS = ("ast_perturb", "ast_swap")
 LLM_OPS = ("M1", "E1", "funsearch", "trace_guided")
 TASK = ("Online bin packing: each arriving item goes to the feasible bin with the highest priority; "
@@ -144,7 +146,7 @@ def main() -> int:
     parser.add_argument("--lm", default="local", help="local (embedded SmolLM2), none, or an API model name")
     parser.add_argument("--lm-base-url", default=None, help="OpenAI-compatible server for --lm MODEL")
     parser.add_argument("--max-tokens", type=int, default=200, help="reply cap for the LLM operators")
-    parser.add_argument("--arms", default="evolution,evolution_no_llm,best_of_n")
+    parser.add_argument("--arms", default=ARMS, help=f"comma-separated subset of {ARMS}")
     add_arguments(parser)
     args = parser.parse_args()
     seconds = 120.0 if args.quick else args.minutes * 60
@@ -166,8 +168,10 @@ def main() -> int:
                                     Path(tmp) / "no_llm.db", args.max_tokens)
             elif arm == "best_of_n":
                 out = run_best_of_n(AST_OPS + LLM_OPS, lm, seconds, args.workers, args.seed, code, args.max_tokens)
+            elif arm == "best_of_n_no_llm":
+                out = run_best_of_n(AST_OPS, None, seconds, args.workers, args.seed, code, args.max_tokens)
             else:
-                raise SystemExit(f"unknown arm {arm!r}; use evolution, evolution_no_llm, best_of_n")
+                raise SystemExit(f"unknown arm {arm!r}; use {ARMS}")
             out.update(score_code(out["best_code"], args.workers))
             arms[arm] = out
             print(f"[{arm}] {out.get('test_excess_pct')} after {out['evaluations']} evaluations", file=sys.stderr)
