@@ -65,7 +65,7 @@ class EvolutionConfig(BaseModel):
     migration_period: int = Field(default=0, ge=0, description="generations between migrations of each island's best "
                                   "to the next island (0: never)")
     operators: tuple[str, ...] = Field(
-        default=("optuna", "numeric_mutate", "numeric_crossover", "ast_perturb", "ast_swap"),
+        default=("optuna", "numeric_mutate", "numeric_crossover", "ast_perturb", "ast_swap", "literal_tuning"),
         description="operator names from opto.optimizers.evolution.operators.OPERATORS; those that do not "
         "apply to the search space (e.g. ast_* without code) or need an LM when there is none are skipped",
     )

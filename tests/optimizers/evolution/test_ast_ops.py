@@ -61,3 +61,26 @@ def test_no_site_is_a_failure_not_an_exception():
 def test_seeded():
     assert propose("ast_perturb", 7).values == propose("ast_perturb", 7).values
     assert not OPERATORS["ast_swap"]().applies_to(SearchSpace.from_values({"w": 1.0}))
+
+
+def test_literal_tuning_samples_the_literals_of_same_structure_parents():
+    from opto.optimizers.evolution.operators.literal_tuning import literals
+
+    weighted = "def f(x, y):\n    return {a} * x + {b} * y + 1\n"
+    parents = [Parent(f"p{i}", {"f": weighted.format(a=a, b=b), "w": 1.0}, -abs(a - 3) - abs(b + 1))
+               for i, (a, b) in enumerate([(0.0, 0.0), (1.0, 0.5), (2.0, -0.5), (2.5, -1.0), (0.5, 2.0)])]
+    parents.append(Parent("other", {"f": "def f(x, y):\n    return x - 7.0\n", "w": 1.0}, 100.0))  # other structure
+    op = OPERATORS["literal_tuning"](startup=2)
+    key = literals(parents[0].values["f"])[0]
+    outs = [op.propose(parents, OperatorContext(SPACE, random.Random(s), None, [])) for s in range(8)]
+    assert all(isinstance(o, Proposal) for o in outs)
+    best = max(parents, key=lambda p: p.score)
+    assert all(o.parent_ids == ("other",) for o in outs)  # the best parent's literals are tuned ...
+    assert all(literals(o.values["f"])[0] == literals(best.values["f"])[0] for o in outs)
+    no_other = [p for p in parents if p.id != "other"]
+    outs = [op.propose(no_other, OperatorContext(SPACE, random.Random(s), None, [])) for s in range(8)]
+    assert all(literals(o.values["f"])[0] == key for o in outs)  # ... and the structure is kept
+    assert len({o.values["f"] for o in outs}) > 4
+    assert outs[0].values == op.propose(no_other, OperatorContext(SPACE, random.Random(0), None, [])).values
+    assert isinstance(op.propose([Parent("z", {"f": "def f(x, y):\n    return x\n", "w": 1.0}, 0.0)],
+                                 OperatorContext(SPACE, random.Random(0), None, [])), ProposalFailure)

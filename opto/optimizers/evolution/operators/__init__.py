@@ -24,6 +24,7 @@ from opto.optimizers.evolution.operators.base import (
 _BUILTIN_MODULES = (
     "opto.optimizers.evolution.operators.numeric",
     "opto.optimizers.evolution.operators.ast_ops",
+    "opto.optimizers.evolution.operators.literal_tuning",
     "opto.optimizers.evolution.operators.llm_eoh",
     "opto.optimizers.evolution.operators.llm_funsearch",
     "opto.optimizers.evolution.operators.llm_diff",
