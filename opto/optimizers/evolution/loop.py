@@ -251,7 +251,8 @@ class SearchLoop:
         kept = []
         for cand, key in pending:
             verdict = self.gates.behaviour(self.gates.behaviour_key(cand.values, hashes[key]))
-            self._gate_event("behaviour", verdict.passed, verdict.reason, key=key, hashes=hashes[key])
+            ids = {"candidate_id": cand.id} if verdict.passed else {}  # a rejected child is never stored
+            self._gate_event("behaviour", verdict.passed, verdict.reason, key=key, hashes=hashes[key], **ids)
             if verdict.passed:
                 kept.append(cand)
             else:
