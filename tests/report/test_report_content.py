@@ -135,6 +135,8 @@ def test_every_embedded_image_decodes_and_is_also_a_file(evo: Path) -> None:
         assert (folder / f"{name}.png").stat().st_size > 1000
         assert ET.parse(folder / f"{name}.svg").getroot().tag.endswith("svg")
     assert (folder / "lineage.svg").exists() and (folder / "lineage.dot").exists()
+    with Image.open(folder / "lineage.png") as im:
+        assert im.size[0] > 50 and im.size[1] > 50
 
 
 def test_training_report_shows_steps_graphs_and_what_was_applied(train: Path) -> None:
