@@ -349,6 +349,7 @@ class SearchLoop:
         for name, s in self.stats.items():
             self.journal.event("operator", s.event(name))
         self.journal.event("gates", {"counts": self.gates.counts})
+        self.journal.event("islands", self.database.summary())
         front = self.database.pareto()
         if front:
             self.journal.event("pareto", {"objectives": list(self.config.objectives),

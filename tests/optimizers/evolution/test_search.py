@@ -57,6 +57,8 @@ def test_numeric_search_improves_and_applies_the_best(quadratic, tmp_path):
         for data in ops.values():
             assert set(data) == {"operator", "proposals", "valid", "improved", "mean_gain", "llm_tokens"}
         assert sum(d["valid"] for d in ops.values()) == 39  # every child but the seed
+        islands = store.events("islands")[-1].data
+        assert islands["programs"] == 40 and len(islands["islands"]) == 2
         bests = [e.data["score"] for e in store.events("best")]
         assert bests == sorted(bests) and bests[-1] == result.score
         seeds = [c for c in store.candidates() if c.operator == "seed"]
@@ -185,6 +187,7 @@ def test_map_elites_grid_over_a_descriptor(line_fit):
     result = opt.search("evo_objectives:with_length", budget=24, workers=2)
     grid = opt.database.islands[0].grid
     assert grid is not None and grid.elites
+    assert opt.database.summary()["islands"][0]["coverage"] == grid.coverage > 0
     cells = list(grid.elites)
     assert len(cells) == len(set(cells))
     assert result.score >= max(m.score for m in grid.members())
