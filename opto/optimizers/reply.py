@@ -26,8 +26,8 @@ class OptimizerReply(BaseModel):
 
     reasoning: str = Field("", description="why the output is what it is and what to change")
     answer: Any = Field(None, description="an answer, if the instruction asks a question")
-    suggestion: dict[str, Any] = Field(
-        default_factory=dict, description="variable name -> complete new value; empty means no change"
+    suggestion: dict[str, Any] = Field(  # required: a reply without it is not "no change"
+        description="variable name -> complete new value; empty means no change"
     )
 
 
@@ -63,7 +63,11 @@ def parse(text: str, fmt: PromptFormat, *, finish_reason: str | None = None, par
     if result is not None:  # a well-formed reply with an empty suggestion: no change
         result.terminate = True
         return result
-    return ParsedReply(error="no suggestion could be read from the reply; follow the output format exactly")
+    if fmt.layout == "xml":
+        how = f"one <{fmt.variable_tag}> block per changed variable, or only TERMINATE for no change"
+    else:
+        how = 'a JSON object whose "suggestion" maps variable names to new values ({} for no change)'
+    return ParsedReply(error=f"no suggestion could be read from the reply; reply with {how}")
 
 
 def _from_object(obj: dict[str, Any]) -> ParsedReply:

@@ -226,3 +226,13 @@ def test_xml_layout_sends_no_schema_and_structured_false_sends_json_mode() -> No
     assert _step(plain, x) == {x: 4.0}
     assert lm.requests[0].schema is None and not lm.requests[0].json_mode
     assert lm.requests[1].schema is None and lm.requests[1].json_mode
+
+
+def test_reply_without_a_suggestion_is_rejected_not_taken_as_no_change() -> None:
+    x = trace.node(1.0, trainable=True, name="x")
+    lm = ScriptedLM(['{"reasoning": "the output is large"}', '{"description": "a schema echoed back"}'])
+    opt = OptoPrime([x], lm=lm)  # the LLM layer's repair turn gets the second reply, which fails too
+    assert _step(opt, x) == {}
+    entry = opt.log[-1]
+    assert entry["terminate"] is False and 'whose "suggestion" maps' in entry["rejected"][0]["reason"]
+    assert len(lm.requests) == 2
