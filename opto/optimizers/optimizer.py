@@ -11,6 +11,7 @@ is accepted. The LM is resolved only when first needed, never at construction or
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,9 @@ class Optimizer:
         propagator: Any = None,
         **kwargs: Any,
     ) -> None:
+        if args or kwargs:  # accepted for trace-opt signatures, but a typo must not pass silently
+            warnings.warn(f"{type(self).__name__} ignores unknown argument(s) "
+                          f"{[*map(repr, args), *sorted(kwargs)]}", stacklevel=3)
         if lm is not None and llm is not None and lm is not llm:
             raise TypeError("pass the model once: lm=... (or trace-opt's llm=...), not both")
         self.parameters: list[ParameterNode] = _check_parameters(parameters)

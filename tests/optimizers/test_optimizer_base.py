@@ -133,3 +133,11 @@ def test_import_is_light() -> None:
             "print('openai' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_unknown_arguments_warn() -> None:
+    from opto.optimizers import OptoPrime
+
+    x = trace.node(1.0, trainable=True)
+    with pytest.warns(UserWarning, match="memory_sise"):
+        OptoPrime([x], lm=ScriptedLM(), memory_sise=3)
