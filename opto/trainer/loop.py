@@ -27,7 +27,7 @@ from opto.trainer.optimizer_spec import build_optimizer, calls_per_step, operato
 from opto.trainer.params import ParameterSet
 from opto.trainer.plan import Plan, make_plan
 from opto.trainer.progress import Progress
-from opto.trainer.recorder import CHECKPOINT, Recorder, candidate_id
+from opto.trainer.recorder import CHECKPOINT, VALIDATION, Recorder, candidate_id
 from opto.trainer.result import TrainResult
 from opto.trainer.session import Session
 
@@ -146,7 +146,7 @@ class _Trainer:
         cid, values = self.algo.current()
         state_dict = getattr(self.opt, "state_dict", None)
         data = {"steps_done": self.steps_done, "current_id": cid, "values": values, "best": self.best,
-                "bad_validations": self.bad_validations, "history": self.history, "seed_score": self.seed_score,
+                "bad_validations": self.bad_validations, "seed_score": self.seed_score,
                 "spent": self.spent.to_dict(), "algorithm": self.algo.state_dict(),
                 "optimizer": state_dict() if callable(state_dict) else None, "done": done}
         if result is not None:
@@ -157,7 +157,10 @@ class _Trainer:
         self.steps_done = int(ckpt["steps_done"])
         self.best = dict(ckpt["best"])
         self.bad_validations = int(ckpt["bad_validations"])
-        self.history = list(ckpt["history"])
+        # one "validation" event per validation (not the whole list in every checkpoint); a step that was
+        # cut short may have validated before the kill: keep what the checkpoint covers, latest per step
+        by_step = {e["step"]: e for e in self.recorder.events(VALIDATION) if e["step"] <= self.steps_done}
+        self.history = [by_step[k] for k in sorted(by_step)]
         self.seed_score = float(ckpt["seed_score"])
         restored = Spent.from_dict(ckpt["spent"])
         for k, v in restored.to_dict().items():
@@ -176,15 +179,19 @@ class _Trainer:
         self.algo.start(s, cid, values)
         self.seed_score = s.score(values).mean
         self.best = {"candidate_id": cid, "score": self.seed_score, "values": values, "step": 0}
-        self.history.append({"step": 0, "candidate_id": cid, "score": self.seed_score})
+        self._history({"step": 0, "candidate_id": cid, "score": self.seed_score})
         self.recorder.event("best", {"candidate_id": cid, "score": self.seed_score,
                                      "evaluations": self.spent.evaluations})
         self._checkpoint()
 
+    def _history(self, entry: dict[str, Any]) -> None:
+        self.history.append(entry)
+        self.recorder.event(VALIDATION, entry)
+
     def _validate(self, step: int) -> None:
         cid, values = self.algo.current()
         score = self.session.score(values).mean
-        self.history.append({"step": step, "candidate_id": cid, "score": score})
+        self._history({"step": step, "candidate_id": cid, "score": score})
         if score > self.best["score"]:
             self.best = {"candidate_id": cid, "score": score, "values": values, "step": step}
             self.bad_validations = 0

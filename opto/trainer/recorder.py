@@ -18,6 +18,7 @@ from typing import Any
 from opto.records import Candidate, EvalResult, dumps
 
 CHECKPOINT = "checkpoint"
+VALIDATION = "validation"
 
 
 def candidate_id(values: Mapping[str, Any]) -> str:
