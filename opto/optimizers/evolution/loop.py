@@ -30,7 +30,7 @@ from opto.optimizers.evolution.operators import (
     Rejection,
 )
 from opto.optimizers.evolution.space import SearchSpace
-from opto.records import Candidate, EvalResult
+from opto.records import Candidate, EvalResult, to_jsonable
 from opto.runtime.executor import NO_INPUT, Executor
 
 
@@ -222,16 +222,22 @@ class SearchLoop:
             self._reject(name, out.reason, out.detail, None)
             return None
         stats.llm_tokens += out.llm_tokens
-        for gate in (lambda: self.gates.duplicate(values_key(self.space, out.values)),
-                     lambda: self.gates.structure(out.values)):
+        try:  # numpy numbers become plain ones; what JSON cannot hold is never stored
+            values = to_jsonable(dict(out.values), "the child's values")
+        except TypeError as err:
+            self.bandits[island].update(name, 0.0)
+            self._reject(name, "unserializable", str(err), None)
+            return None
+        for gate in (lambda: self.gates.duplicate(values_key(self.space, values)),
+                     lambda: self.gates.structure(values)):
             verdict = gate()  # cheapest first: a duplicate is never parsed
             if not verdict.passed:
                 self.bandits[island].update(name, 0.0)
                 self._gate_event(verdict.gate, False, verdict.reason)
-                self._reject(name, verdict.gate, verdict.reason, out.values)
+                self._reject(name, verdict.gate, verdict.reason, values)
                 return None
         meta = {"thought": out.thought} if out.thought else {}
-        return Candidate(dict(out.values), id=self._new_id(), parent_ids=tuple(out.parent_ids), operator=name,
+        return Candidate(values, id=self._new_id(), parent_ids=tuple(out.parent_ids), operator=name,
                          llm_call_id=out.llm_call_id, generation=self.progress.generation, island=island, meta=meta)
 
     def _behaviour_gate(self, pending: list[tuple[Candidate, str]]) -> list[Candidate]:

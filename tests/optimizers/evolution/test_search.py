@@ -325,3 +325,31 @@ def test_a_child_that_behaves_like_the_seed_is_gated():
     opt = Evolution([g], config={"islands": 1, "batch_size": 8, "seed": 1, "operators": ["ast_swap"]})
     result = opt.search("evo_objectives:line_fit_g", budget=6, workers=1, probes=[(0.0,), (2.0,), (3.0,)])
     assert result.gates["behaviour"]["rejected"] >= 1
+
+
+def test_numpy_values_are_converted_and_unstorable_ones_rejected(quadratic, tmp_path):
+    import numpy as np
+
+    from opto.optimizers.evolution.operators import OPERATORS, Proposal
+
+    class Odd:
+        name, arity, needs_lm = "odd", 1, False
+        calls = 0
+
+        def propose(self, parents, ctx):
+            Odd.calls += 1
+            values = dict(parents[0].values)
+            values["x"] = np.float64(ctx.rng.uniform(-5, 5)) if Odd.calls % 2 else object()
+            values["n"] = np.int64(5)
+            return Proposal(values, "odd", (parents[0].id,))
+
+    OPERATORS["odd"] = Odd
+    try:
+        opt = Evolution(numeric_params(), config={"islands": 1, "batch_size": 2, "seed": 0, "space": NUMERIC_SPACE,
+                                                  "operators": ["odd"]})
+        result = opt.search(executor=quadratic, budget=5, store=tmp_path / "odd.db")
+    finally:
+        del OPERATORS["odd"]
+    assert result.evaluations == 5 and type(result.values["x"]) is float and result.values["n"] == 5
+    with RunStore.open(tmp_path / "odd.db", readonly=True) as store:
+        assert {e.data["reason"] for e in store.events("rejected")} == {"unserializable"}
