@@ -71,7 +71,7 @@ def make_plan(*, epochs: int, steps_per_epoch: int, batch_size: int, n_val: int,
     llm_calls = start_calls + steps * per_step_calls + (n_test if judge_calls else 0)
     cost = None if cost_per_call is None else llm_calls * cost_per_call
     warnings = []
-    if proposals < MIN_PROPOSALS:
+    if proposals < MIN_PROPOSALS and limited_by != "epochs":
         warnings.append(
             f"the budget allows only {proposals} proposal(s) (fewer than {MIN_PROPOSALS}): the optimizer will "
             "barely change anything; raise the budget or lower batch_size/beam width"

@@ -102,3 +102,9 @@ def test_a_real_run_warns_too_when_the_budget_allows_fewer_than_three_proposals(
     with caplog.at_level("WARNING", logger="opto.trainer"):
         train(model, shift_data(4), shift_guide, optimizer=opt, epochs=1, budget=2, progress=False)
     assert any("fewer than 3" in r.getMessage() for r in caplog.records)
+
+
+def test_no_budget_warning_when_only_the_epochs_are_short():
+    model, opt = make()
+    plan = train(model, shift_data(2), shift_guide, optimizer=opt, epochs=1, dry_run=True)
+    assert plan.proposals == 2 and plan.warnings == ()
