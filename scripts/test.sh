@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --all
 .venv/bin/ruff check opto tests bench examples
+bash scripts/docs.sh   # the docs site, --strict (docs/, mkdocs.yml)
 .venv/bin/python -m pytest -q "$@"
