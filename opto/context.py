@@ -20,7 +20,8 @@ from typing import Any
 class Settings:
     """The values a ``with opto.context(...)`` block may override.
 
-    tracing: record operations on nodes into the graph (``trace.stop_tracing()`` turns it off).
+    tracing: record operations on nodes into the graph (``with trace.stop_tracing():`` turns it off
+        for a block; trace-opt's ``GRAPH.TRACE = False`` sets it for the current thread/task only).
     lm: the default language model used when an optimizer is built without one.
     name_scope: prefixes joined with ``/`` in front of new node names.
     """
