@@ -211,7 +211,7 @@ def execute(settings: dict[str, Any], run_only: dict[str, Any]) -> int:
 
 def print_result(result: Any, settings: dict[str, Any], output: str | None) -> None:
     code = result.values[settings["function"]]
-    print(f"best score {result.score:.6g} after {result.evaluations} evaluations "
+    print(f"best score {result.score + 0.0:.6g} after {result.evaluations} evaluations "
           f"({result.generations} generations, stopped: {result.stopped})")
     for row in result.heldout:
         print(f"  held-out: candidate {row['candidate_id']} selection {row['selection_score']} "
@@ -221,8 +221,23 @@ def print_result(result: Any, settings: dict[str, Any], output: str | None) -> N
               f"{s.get('improved', 0)} improved, {s.get('llm_tokens', 0)} LLM tokens")
     if result.failures:
         print("  failed evaluations: " + ", ".join(f"{k} {v}" for k, v in sorted(result.failures.items())))
+    rejected = rejected_counts(settings["store"])
+    if rejected:  # e.g. "diff apply_failed 3": the apply-failure rate is this over diff's proposals
+        print("  rejected children: " + ", ".join(f"{op} {reason} {n}" for (op, reason), n in rejected))
     print(f"run store: {settings['store']}  (opto resume {settings['store']})")
     print(code.rstrip("\n"))
     if output:
         Path(output).write_text(code, encoding="utf-8")
         print(f"wrote {output}")
+
+
+def rejected_counts(path: str) -> list[tuple[tuple[str, str], int]]:
+    """(operator, reason) -> count of rejected children, most frequent first."""
+    from collections import Counter
+
+    from opto.store import RunStore
+
+    with RunStore.open(path, readonly=True) as store:
+        counts = Counter((str(e.data.get("operator", "?")), str(e.data.get("reason", "?")))
+                         for e in store.events("rejected"))
+    return counts.most_common()

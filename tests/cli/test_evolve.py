@@ -84,6 +84,8 @@ def test_scripted_lm_operator_through_the_cli(task: Path, capsys, monkeypatch) -
     rc = cli.main(evolve_args(task, "lm.db", "--operators", "M1", "--lm", f"scripted:{task / 'replies.json'}",
                               budget=4))
     assert rc == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert "rejected children: " in printed and "M1 unparseable" in printed
     with RunStore.open(task / "lm.db", readonly=True) as store:
         thoughts = [c.meta.get("thought") for c in store.candidates() if c.operator == "M1"]
         assert "Scale x by three." in thoughts
