@@ -201,3 +201,20 @@ def test_strict_extraction_raises() -> None:
     opt.backward(scale(x, trace.node(2.0)), "fb")
     with pytest.raises(ValueError, match="cannot be converted"):
         opt.step()
+
+
+def test_round_robin_chain_shows_every_call() -> None:
+    """The shape where trace-opt 0.1.3.8 drops the first K-1 calls (see docs/benchmarks/optimizers.md)."""
+    params = [trace.node(float(i), trainable=True, name=f"w{i}") for i in range(3)]
+    y = trace.node(1.0, name="start")
+    for i in range(12):
+        y = scale(y, params[i % 3])
+    opt = OptoPrime(params, lm=ScriptedLM([NO_CHANGE]))
+    _step(opt, y, "fb")
+    prompt = opt.log[-1]["prompt"]
+    code = prompt.split("#Code\n")[1].split("\n\n#Documentation")[0].splitlines()
+    assert len(code) == 12 and code[0] == "scale0 = scale(a=start0, b=w00)"
+    inputs = prompt.split("#Inputs\n")[1].split("\n\n#Others")[0].splitlines()
+    assert inputs == ["(float) start0=1.0"]  # no call output passed off as a fixed input
+    variables = prompt.split("#Variables\n")[1].split("\n\n#Constraints")[0].splitlines()
+    assert variables == ["(float) w00=0.0", "(float) w10=1.0", "(float) w20=2.0"]
