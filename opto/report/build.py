@@ -24,7 +24,7 @@ from opto.report import plots
 from opto.report.data import RunData, load_run
 from opto.report.graphs import draw
 from opto.report.lineage import diffs, lineage, lineage_digraph
-from opto.report.stats import failure_table, gate_table, heldout_table, operator_table
+from opto.report.stats import failure_table, gate_table, heldout_table, operator_table, pareto_table
 from opto.report.timeline import call_tokens, curves
 from opto.report.usage import usage_table
 
@@ -119,6 +119,8 @@ def report_context(run: RunData, folder: Path) -> dict[str, Any]:
         "usage": _guarded("usage", lambda: _usage(run, folder)),
         "heldout": _guarded("heldout", lambda: _heldout(run, folder)),
     }
+    if run.events_of("pareto"):
+        sections["pareto"] = _guarded("pareto", lambda: _pareto(run, folder))
     if run.kind == "training" or run.events_of("step"):
         sections["steps"] = _guarded("steps", lambda: _steps(run, folder))
     return {"run": _summary(run), "s": sections, "folder": folder.name, "open_steps": OPEN_STEPS,
@@ -212,6 +214,25 @@ def _heldout(run: RunData, folder: Path) -> dict[str, Any]:
     rows = heldout_table(run)
     both = [r for r in rows if r.gap is not None]
     return {"rows": rows, "chart": plots.heldout_chart(rows, folder) if both else None}
+
+
+def _pareto(run: RunData, folder: Path) -> dict[str, Any]:
+    objectives, rows = pareto_table(run)
+    chart = None
+    if len(objectives) >= 2:
+        a, b = objectives[:2]
+
+        def pair(scores: dict[str, Any]) -> tuple[float, float] | None:
+            x, y = scores.get(a), scores.get(b)
+            if isinstance(x, (int, float)) and isinstance(y, (int, float)) and math.isfinite(x) and math.isfinite(y):
+                return float(x), float(y)
+            return None
+
+        cloud = [p for e in run.evaluations if e.selection and (p := pair(e.scores)) is not None]
+        front = [p for _, scores in rows if (p := pair(scores)) is not None]
+        if front:
+            chart = plots.pareto_chart(objectives, cloud, front, folder)
+    return {"objectives": objectives, "rows": rows, "chart": chart}
 
 
 def _text(value: Any, limit: int = TEXT_LIMIT) -> str:

@@ -150,7 +150,7 @@ def heldout_chart(rows: Sequence[HeldoutRow], folder: Path) -> Image:
     ax.set_aspect("equal", adjustable="box")
     ax.set_xlabel("selection score", color=INK, fontsize=10)
     ax.set_ylabel("held-out score", color=INK, fontsize=10)
-    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    ax.legend(frameon=False, fontsize=8, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2, borderaxespad=0.2)
     return save(fig, "heldout", "Selection vs held-out score", folder)
 
 
@@ -179,3 +179,18 @@ def tokens_chart(times: Sequence[float], prompt: Sequence[int], completion: Sequ
     ax.set_ylabel("tokens so far", color=INK, fontsize=10)
     ax.legend(frameon=False, fontsize=8, loc="upper left")
     return save(fig, "llm_tokens", "LLM tokens over time", folder)
+
+
+def pareto_chart(objectives: Sequence[str], cloud: Sequence[tuple[float, float]],
+                 front: Sequence[tuple[float, float]], folder: Path) -> Image:
+    """All evaluated candidates on the first two objectives, the front highlighted (both maximized)."""
+    fig, ax = _figure(5.6, 4.0)
+    ax.scatter([a for a, _ in cloud], [b for _, b in cloud], s=14, color="#6B7280", alpha=0.5, linewidths=0,
+               label="candidate")
+    pts = sorted(front)  # left to right: the edge of what the front dominates steps down
+    ax.step([a for a, _ in pts], [b for _, b in pts], where="post", color=BEST, linewidth=1.2, alpha=0.6)
+    ax.scatter([a for a, _ in pts], [b for _, b in pts], s=36, color=BEST, zorder=3, label="Pareto front")
+    ax.set_xlabel(f"{objectives[0]} (higher is better)", color=INK, fontsize=10)
+    ax.set_ylabel(f"{objectives[1]} (higher is better)", color=INK, fontsize=10)
+    ax.legend(frameon=False, fontsize=8, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2, borderaxespad=0.2)
+    return save(fig, "pareto", "Pareto front", folder)

@@ -1,4 +1,4 @@
-"""Tables of a run: operators, gates, failures by reason, held-out scores.
+"""Tables of a run: operators, gates, failures by reason, held-out scores, the Pareto front.
 
 Each table comes from the events the writer logged when it has them; a run still being written
 (no "operator"/"gates" summary yet) gets operator figures derived from its candidates instead, and
@@ -163,3 +163,18 @@ def heldout_table(run: RunData) -> list[HeldoutRow]:
         rows[cid] = HeldoutRow(cid, _num(e.data.get("selection_score")), _num(e.data.get("heldout_score")),
                                str(e.data.get("failure") or ""))
     return list(rows.values())
+
+
+def pareto_table(run: RunData) -> tuple[list[str], list[tuple[str, dict[str, float | None]]]]:
+    """The objectives and the front of the last "pareto" event (empty when the run logged none)."""
+    found = run.events_of("pareto")
+    if not found:
+        return [], []
+    data = found[-1].data
+    objectives = [str(o) for o in data.get("objectives") or []]
+    rows = []
+    for item in data.get("front") or []:
+        if isinstance(item, dict):
+            scores: dict[str, Any] = item["scores"] if isinstance(item.get("scores"), dict) else {}
+            rows.append((str(item.get("candidate_id") or ""), {o: _num(scores.get(o)) for o in objectives}))
+    return objectives, rows

@@ -14,8 +14,12 @@ START_CODE = "def priority(item, bins):\n    return -(bins - item)\n"
 BEST_CODE = "def priority(item, bins):\n    gap = bins - item\n    return -gap + 0.5 * (gap == 0)\n"
 
 
+SPEED = {"seed0000": 1.0, "b1": 0.9, "a1": 0.6, "b2": 0.5, "a3": 0.4, "best": 0.2}  # a second objective
+
+
 def _ok(cid: str, score: float) -> EvalResult:
-    return EvalResult(cid, ok=True, score=score, scores={"score": score}, duration_s=0.1)
+    return EvalResult(cid, ok=True, score=score, scores={"score": score, "speed": SPEED.get(cid, 0.0)},
+                      duration_s=0.1)
 
 
 def evolution_store(path: Path) -> Path:
@@ -64,6 +68,9 @@ def evolution_store(path: Path) -> Path:
                                          "syntax": {"passed": 8, "rejected": 1}}})
         s.add_event("heldout", {"candidate_id": "best", "selection_score": -2.0, "heldout_score": -2.6})
         s.add_event("heldout", {"candidate_id": "a3", "selection_score": -3.0, "heldout_score": -2.5})
+        s.add_event("pareto", {"objectives": ["score", "speed"],
+                               "front": [{"candidate_id": cid, "scores": {"score": sc, "speed": SPEED[cid]}}
+                                         for cid, sc in (("best", -2.0), ("a3", -3.0), ("b1", -4.5))]})
         s.add_event("best", {"candidate_id": "best", "score": -2.0, "evaluations": 8})
         s.add_event("stopped", {"reason": "budget", "evaluations": 8})
     return path

@@ -78,6 +78,14 @@ def test_evolution_report_has_every_section_and_its_numbers(evo: Path) -> None:
     assert "best -2 -2.6 -0.6" in held and "a3 -3 -2.5 0.5" in held
 
 
+def test_pareto_front_section(evo: Path, train: Path) -> None:
+    section = _section(_html(evo), "pareto")
+    text = _text(section)
+    assert "score, speed" in text and "best -2 0.2" in text and "b1 -4.5 0.9" in text
+    assert section.count("data:image/png") == 1 and '<a href="#pareto">' in _html(evo)
+    assert 'id="pareto"' not in _html(train)  # no front logged: no section
+
+
 def test_lineage_and_diff_of_the_best(evo: Path) -> None:
     run = load_run(evo)
     lin = lineage(run)
@@ -131,7 +139,7 @@ def test_every_embedded_image_decodes_and_is_also_a_file(evo: Path) -> None:
             assert mime == "image/svg+xml" and ET.fromstring(raw).tag.endswith("svg")
     folder = evo.with_name("evo_files")
     for name in ("score_vs_evaluations", "score_vs_tokens", "score_vs_seconds", "operators", "failures",
-                 "heldout", "llm_tokens"):
+                 "heldout", "llm_tokens", "pareto"):
         assert (folder / f"{name}.png").stat().st_size > 1000
         assert ET.parse(folder / f"{name}.svg").getroot().tag.endswith("svg")
     assert (folder / "lineage.svg").exists() and (folder / "lineage.dot").exists()
