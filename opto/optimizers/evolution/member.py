@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,7 +44,8 @@ class Member:
         meta = dict(self.meta)
         if "trace" in self.artifacts:  # a recorded execution trace, read by trace-guided mutation
             meta.setdefault("trace", self.artifacts["trace"])
-        return Parent(self.id, dict(self.values), self.score, dict(self.scores), self.feedback, meta)
+        score = self.score if math.isfinite(self.score) else None  # the unscored start of ask/tell
+        return Parent(self.id, dict(self.values), score, dict(self.scores), self.feedback, meta)
 
     def moved_to(self, island: int, birth: int) -> Member:
         """The same program registered on another island (reset or migration)."""

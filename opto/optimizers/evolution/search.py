@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from opto.optimizers.evolution.config import EvolutionConfig
 from opto.optimizers.evolution.database import Database
+from opto.optimizers.evolution.gates import Gates, values_key
 from opto.optimizers.evolution.member import Member
 from opto.optimizers.evolution.operators import OPERATORS, Operator, OperatorContext, Proposal
 from opto.optimizers.evolution.space import named_parameters, space_for
@@ -80,6 +81,7 @@ class Evolution(Optimizer):
         self.database = Database(self.config)
         self._rng = random.Random(self.config.seed)
         self._last: Proposal | None = None
+        self._gates = Gates(self.space)  # ask/tell: duplicate and structure gates (no sandbox probes)
 
     # -- the model and the operators ----------------------------------------------------------------
     def _search_lm(self) -> Any:
@@ -122,6 +124,12 @@ class Evolution(Optimizer):
                          "proposed": isinstance(out, Proposal), "detail": getattr(out, "detail", "")})
         if not isinstance(out, Proposal):
             return {}
+        for gate in (lambda: self._gates.duplicate(values_key(self.space, out.values)),
+                     lambda: self._gates.structure(out.values)):
+            verdict = gate()
+            if not verdict.passed:  # validated: a repeat or a broken child is not proposed
+                self.log[-1].update(proposed=False, rejected=[{"gate": verdict.gate, "reason": verdict.reason}])
+                return {}
         self._last = out
         return {self.nodes[k]: v for k, v in out.values.items() if k in self.nodes and v != self.nodes[k]._data}
 
