@@ -22,7 +22,7 @@ from opto.optimizers import prompt as prompts
 from opto.optimizers.checks import Rejected, check_value
 from opto.optimizers.memory import RejectionMemory, RoundMemory, jsonable
 from opto.optimizers.optimizer import Optimizer
-from opto.optimizers.problem import DEFAULT_VALUE_LIMIT, Problem, is_code_name, summarize
+from opto.optimizers.problem import DEFAULT_VALUE_LIMIT, Problem, is_code_name, shorten, summarize
 from opto.optimizers.prompt_format import PromptFormat, resolve_format
 from opto.optimizers.reply import OptimizerReply, ParsedReply, parse
 from opto.trace.nodes import ParameterNode
@@ -243,7 +243,7 @@ class OptoPrime(Optimizer):
         if "model_error" in entry:
             return
         for item in rejected:
-            value = item["value"] if item["param"] is not None else entry.get("reply", "")
+            value = item["value"] if item["param"] is not None else shorten(entry.get("reply", ""), 2000)
             self.rejections.add(self.steps, item["param"], value, item["reason"])
 
     def update(self, values: Mapping[Any, Any]) -> None:
