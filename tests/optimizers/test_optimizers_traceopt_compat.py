@@ -144,3 +144,14 @@ def test_abstract_model_callable_as_llm() -> None:
     optimizer.step()
     assert x.data == 4.0 and seen[0]["response_format"] == {"type": "json_object"}
     assert seen[0]["messages"][0]["role"] == "system" and seen[0]["max_tokens"] == 4096
+
+
+def test_traceopt_module_paths() -> None:
+    import opto.optimizers as optimizers
+    from opto.optimizers.opro import OPRO
+    from opto.optimizers.optoprime import OptoPrime as Direct
+    from opto.optimizers.optoprimemulti import OptoPrimeMulti
+    from opto.optimizers.textgrad import TextGrad
+
+    assert Direct is OptoPrime and optimizers.OptoPrimeMulti is OptoPrimeMulti
+    assert optimizers.OPRO is OPRO and optimizers.TextGrad is TextGrad
