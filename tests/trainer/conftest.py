@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # fakes.py, resume_script.py
+sys.path.insert(0, str(Path(__file__).parent))  # trainer_fakes.py (a name no other test folder uses)
 
 
 @pytest.fixture(autouse=True)

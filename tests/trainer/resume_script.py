@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fakes import FakeOptimizer, Shift, nudge, shift_data, shift_guide  # noqa: E402
+from trainer_fakes import FakeOptimizer, Shift, nudge, shift_data, shift_guide  # noqa: E402
 
 from opto.llm import ScriptedLM  # noqa: E402
 from opto.trainer import train  # noqa: E402

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from fakes import FakeOptimizer, Shift, nudging_lm, shift_data, shift_guide
+from trainer_fakes import FakeOptimizer, Shift, nudging_lm, shift_data, shift_guide
 
 from opto.llm import ScriptedLM
 from opto.store import RunStore

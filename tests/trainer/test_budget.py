@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fakes import FakeOptimizer, Shift, nudging_lm, shift_data, shift_guide
+from trainer_fakes import FakeOptimizer, Shift, nudging_lm, shift_data, shift_guide
 
 from opto.llm import Budget, Price, ScriptedLM
 from opto.store import RunStore

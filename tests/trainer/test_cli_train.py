@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from test_optoprime import optoprime_nudge
+from trainer_fakes import optoprime_nudge
 
 import opto
 from opto.cli import main

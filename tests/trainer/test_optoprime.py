@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 
-from fakes import Shift, shift_data, shift_guide
+from trainer_fakes import Shift, optoprime_nudge, shift_data, shift_guide
 
 from opto.llm import ScriptedLM
 from opto.optimizers import OptoPrime
 from opto.store import RunStore
 from opto.trainer import train
-
-_VAR = re.compile(r"^\(float\) (\w+)=(-?[0-9.]+)$", re.M)
-
-
-def optoprime_nudge(request) -> str:
-    """Reads #Variables and #Feedback as OptoPrime renders them and moves x one step."""
-    text = request.messages[-1]["content"]
-    name, value = _VAR.search(text).groups()
-    feedback = text.split("#Feedback", 1)[1]
-    low, high = feedback.count("too low"), feedback.count("too high")
-    step = 1.0 if low > high else -1.0 if high > low else 0.0
-    return json.dumps({"reasoning": f"{low} low, {high} high", "suggestion": {name: float(value) + step}})
 
 
 def fit(lm, **kw):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fakes import FakeOptimizer, Shift, nudging_lm, shift_data, shift_guide
+from trainer_fakes import FakeOptimizer, Shift, nudging_lm, shift_data, shift_guide
 
 from opto import trace
 from opto.store import RunStore

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-from fakes import Shift, shift_data, shift_guide
+from trainer_fakes import Shift, shift_data, shift_guide
 
 from opto.store import RunStore
 

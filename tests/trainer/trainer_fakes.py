@@ -101,3 +101,16 @@ def nudge(request: Request) -> str:
 
 def nudging_lm(**kw: Any) -> ScriptedLM:
     return ScriptedLM(nudge, **kw)
+
+
+_OPTOPRIME_VAR = re.compile(r"^\(float\) (\w+)=(-?[0-9.]+)$", re.M)
+
+
+def optoprime_nudge(request) -> str:
+    """Reads #Variables and #Feedback as OptoPrime renders them and moves x one step."""
+    text = request.messages[-1]["content"]
+    name, value = _OPTOPRIME_VAR.search(text).groups()
+    feedback = text.split("#Feedback", 1)[1]
+    low, high = feedback.count("too low"), feedback.count("too high")
+    step = 1.0 if low > high else -1.0 if high > low else 0.0
+    return json.dumps({"reasoning": f"{low} low, {high} high", "suggestion": {name: float(value) + step}})
