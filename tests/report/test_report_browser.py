@@ -11,6 +11,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from report_stores import evolution_store, training_store
@@ -24,12 +25,13 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Any]:
     webdriver = pytest.importorskip("selenium.webdriver")
     from selenium.webdriver.chrome.service import Service
 
     if not CHROMEDRIVER.exists() or not Path(CHROMIUM).exists():
         pytest.skip("chromium / chromedriver missing: run `bash scripts/setup.sh --browser` (as root, Debian)")
+    before = os.environ.get("SE_OFFLINE")
     os.environ["SE_OFFLINE"] = "true"  # never let Selenium Manager look for a driver online
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
@@ -43,29 +45,32 @@ def browser() -> Iterator[object]:
         yield driver
     finally:
         driver.quit()
+        if before is None:
+            os.environ.pop("SE_OFFLINE", None)
+        else:
+            os.environ["SE_OFFLINE"] = before
 
 
-def _check_page(driver: object, html: Path, shot: Path) -> list[dict[str, object]]:
-    d: object = driver
-    d.get(html.resolve().as_uri())  # type: ignore[attr-defined]
-    d.execute_script("return document.readyState")  # type: ignore[attr-defined]
-    images = d.execute_script(  # type: ignore[attr-defined]
-        "return Array.from(document.images).map(i => ({src: i.src.slice(0, 40), alt: i.alt, complete: i.complete,"
-        " w: i.getBoundingClientRect().width, h: i.getBoundingClientRect().height, nw: i.naturalWidth}))")
-    height = d.execute_script("return document.documentElement.scrollHeight")  # type: ignore[attr-defined]
-    d.set_window_size(1280, min(int(height) + 40, 12000))  # type: ignore[attr-defined]
-    assert d.save_screenshot(str(shot))  # type: ignore[attr-defined]
-    logs = d.get_log("browser")  # type: ignore[attr-defined]
-    d.set_window_size(1280, 900)  # type: ignore[attr-defined]
-    problems = [entry for entry in logs if entry.get("level") in ("SEVERE", "WARNING")]
+def _check_page(driver: Any, html: Path, shot: Path) -> list[dict[str, Any]]:
+    """Load the page; return its images' sizes; save a full-page screenshot; fail on console messages."""
+    driver.get(html.resolve().as_uri())
+    assert driver.execute_script("return document.readyState") == "complete"
+    images = driver.execute_script(
+        "return Array.from(document.images).map(i => ({alt: i.alt, complete: i.complete, nw: i.naturalWidth,"
+        " w: i.getBoundingClientRect().width, h: i.getBoundingClientRect().height}))")
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1280, min(int(height) + 40, 12000))
+    assert driver.save_screenshot(str(shot))
+    driver.set_window_size(1280, 900)
+    problems = [e for e in driver.get_log("browser") if e.get("level") in ("SEVERE", "WARNING")]
     assert not problems, f"console messages on {html.name}: {problems}"
     return list(images)
 
 
 @pytest.mark.parametrize("make", [evolution_store, training_store], ids=["evolution", "training"])
-def test_report_loads_without_console_errors_and_every_image_has_a_size(browser: object, tmp_path: Path,
-                                                                         make: object) -> None:
-    store = make(tmp_path / "run.db")  # type: ignore[operator]
+def test_report_loads_without_console_errors_and_every_image_has_a_size(browser: Any, tmp_path: Path,
+                                                                         make: Any) -> None:
+    store = make(tmp_path / "run.db")
     html = build_report(store, tmp_path / "report.html")
     shot = tmp_path / "report.png"
     images = _check_page(browser, html, shot)
@@ -75,3 +80,16 @@ def test_report_loads_without_console_errors_and_every_image_has_a_size(browser:
         assert img["w"] > 0 and img["h"] > 0, f"image has no rendered size: {img}"
     assert shot.stat().st_size > 10_000
     print(f"screenshot: {shot}")
+
+
+def test_the_checks_catch_console_errors_and_broken_images(browser: Any, tmp_path: Path) -> None:
+    """The two checks above can fail: a page that logs an error, and an image that does not load."""
+    page = tmp_path / "bad.html"
+    page.write_text('<!DOCTYPE html><html><head><link rel="icon" href="data:,"></head><body>'
+                    '<script>console.error("boom")</script></body></html>')
+    with pytest.raises(AssertionError, match="boom"):
+        _check_page(browser, page, tmp_path / "bad.png")
+    page.write_text('<!DOCTYPE html><html><head><link rel="icon" href="data:,"></head><body>'
+                    '<img src="data:image/png;base64,AAAA" alt="broken"></body></html>')
+    images = _check_page(browser, page, tmp_path / "bad.png")
+    assert images and images[0]["nw"] == 0  # what the report test rejects
