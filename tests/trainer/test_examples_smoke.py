@@ -20,12 +20,14 @@ from opto.llm.testing import StubServer
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ["02_numeric_feedback.py", "03_code_from_tests.py", "04_prompt_optimization.py",
-            "05_agent_prompts.py", "06_error_handling.py", "07_budget_and_resume.py"]
+            "05_agent_prompts.py", "06_error_handling.py", "07_budget_and_resume.py", "08_llm_judge.py"]
 _VAR = re.compile(r"^\((\w+)\) (\w+)=(.*)$", re.M)
 
 
 def stub_reply(body: dict) -> str:
     text = str(body["messages"][-1].get("content", ""))
+    if "You grade the output" in text:
+        return json.dumps({"score": 0.5, "feedback": "name a concrete benefit"})
     if "#Variables" not in text:
         return "positive Paris"
     variables = text.split("#Variables", 1)[1].split("#Constraints", 1)[0]
