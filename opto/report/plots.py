@@ -80,6 +80,7 @@ def score_curve(curves: Curves, axis: str, folder: Path) -> Image:
     for n, (island, pts) in enumerate(sorted(curves.islands.items())):
         _steps(ax, pts, x, curves.end, ISLANDS[n % len(ISLANDS)], 1.2, f"island {island}")
     _steps(ax, curves.best, x, curves.end, BEST, 2.4, "best so far")
+    ax.set_xlim(left=0)  # every clock starts at zero: a short run is not stretched across the chart
     ax.set_xlabel(label, color=INK, fontsize=10)
     ax.set_ylabel("score (higher is better)", color=INK, fontsize=10)
     if axis == "evaluations":

@@ -183,6 +183,7 @@ def test_empty_run_says_so_in_each_section(tmp_path: Path) -> None:
                  "No held-out evaluation was made"):
         assert line in html
     assert "data:image" not in html
+    assert "The search has not logged its end yet" in html  # an evolution run without its "stopped" event
 
 
 def test_report_of_a_run_still_being_written_takes_no_lock(tmp_path: Path) -> None:
