@@ -182,7 +182,7 @@ def _lineage(run: RunData, folder: Path) -> dict[str, Any]:
 def _operators(run: RunData, folder: Path) -> dict[str, Any]:
     rows, source = operator_table(run)
     gates = gate_table(run)
-    chart = plots.operator_chart(rows, folder) if rows else None
+    chart = plots.operator_chart(rows, folder) if any(r.operator != "seed" for r in rows) else None
     return {"rows": rows, "source": source, "gates": gates, "chart": chart}
 
 

@@ -167,7 +167,9 @@ def step_chart(steps: Sequence[tuple[int, float | None, bool]], folder: Path) ->
     ax.set_xlabel("step", color=INK, fontsize=10)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("minibatch score", color=INK, fontsize=10)
-    ax.legend(frameon=False, fontsize=8, loc="best")
+    if scored:
+        ax.set_xlim(min(s for s, _, _ in scored) - 0.5, max(s for s, _, _ in scored) + 0.5)
+    ax.legend(frameon=False, fontsize=8, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2, borderaxespad=0.2)
     return save(fig, "steps", "Score per training step", folder)
 
 
