@@ -7,8 +7,11 @@ the embedded offline model. Environment variables, first match wins:
    ``OPTO_LLM_BASE_URL`` alone is an error (name the served model).
 2. ``TRACE_CUSTOMLLM_URL`` (+ ``TRACE_CUSTOMLLM_MODEL``, ``TRACE_CUSTOMLLM_API_KEY``) — trace-opt's
    custom OpenAI-compatible server; it gets only ``TRACE_CUSTOMLLM_API_KEY`` (never ``OPENAI_API_KEY``).
-3. ``TRACE_LITELLM_MODEL`` — trace-opt's model name, sent to the OpenAI API (or ``OPENAI_BASE_URL``);
-   a LiteLLM ``openai/`` prefix is dropped. Other providers: run a LiteLLM proxy and use 2.
+   Without ``TRACE_CUSTOMLLM_MODEL`` the model is trace-opt's default, ``gpt-4o`` (with a warning).
+3. ``TRACE_LITELLM_MODEL`` (or trace-opt's older ``DEFAULT_LITELLM_MODEL``) — trace-opt's model name,
+   sent to the OpenAI API (or ``OPENAI_BASE_URL``); a LiteLLM ``openai/`` prefix is dropped. Other
+   providers: run a LiteLLM proxy and use 2.
+4. ``OPENAI_API_KEY`` or ``OPENAI_BASE_URL`` alone — ``gpt-4o`` there, as trace-opt's ``LLM()`` does.
 """
 
 from __future__ import annotations
@@ -52,8 +55,10 @@ def lm_from_env(environ: Mapping[str, str] | None = None) -> LM | None:
         )
     if env.get("TRACE_CUSTOMLLM_URL"):
         model = env.get("TRACE_CUSTOMLLM_MODEL")
-        if not model:
-            raise LMConfigError("TRACE_CUSTOMLLM_URL is set but TRACE_CUSTOMLLM_MODEL is not; set the model name")
+        if not model:  # trace-opt's CustomLLM default, kept so its programs run unchanged
+            model = TRACE_DEFAULT_MODEL
+            log.warning("opto: TRACE_CUSTOMLLM_URL is set without TRACE_CUSTOMLLM_MODEL; asking the server "
+                        "for %r as trace-opt does (set TRACE_CUSTOMLLM_MODEL to the served model)", model)
         # Only the custom server's own key goes there (never OPENAI_API_KEY); none: a placeholder.
         return OpenAICompatible(
             model,
@@ -61,10 +66,17 @@ def lm_from_env(environ: Mapping[str, str] | None = None) -> LM | None:
             api_key=env.get("TRACE_CUSTOMLLM_API_KEY") or None,
             api_key_env="TRACE_CUSTOMLLM_API_KEY",
         )
-    if env.get("TRACE_LITELLM_MODEL"):
-        model = env["TRACE_LITELLM_MODEL"]
+    model = env.get("TRACE_LITELLM_MODEL") or env.get("DEFAULT_LITELLM_MODEL")
+    if model:
         return OpenAICompatible(model.removeprefix("openai/"))
+    if env.get("OPENAI_API_KEY") or env.get("OPENAI_BASE_URL"):
+        # trace-opt's LLM() with only OpenAI's variables set: its default model at OpenAI (or OPENAI_BASE_URL)
+        return OpenAICompatible(TRACE_DEFAULT_MODEL)
     return None
+
+
+TRACE_DEFAULT_MODEL = "gpt-4o"
+"""The model trace-opt asks for when its variables name none."""
 
 
 @functools.lru_cache(maxsize=1)

@@ -102,8 +102,16 @@ class Optimizer:
 
     # -- proposing and applying ---------------------------------------------------------------
     def propose(self, *args: Any, **kwargs: Any) -> dict[ParameterNode, Any]:
-        """New values for (some of) the parameters, already validated; nothing is applied."""
-        raise NotImplementedError(f"{type(self).__name__} must implement propose()")
+        """New values for (some of) the parameters, already validated; nothing is applied.
+
+        The base calls ``_step``, the hook trace-opt's custom optimizers implement, so a subclass
+        written for trace-opt (only ``_step`` defined) works unchanged.
+        """
+        return self._step(*args, **kwargs)
+
+    def _step(self, *args: Any, **kwargs: Any) -> dict[ParameterNode, Any]:
+        """trace-opt's hook: return {parameter: new value} from the feedback held by the parameters."""
+        raise NotImplementedError(f"{type(self).__name__} must implement propose() (or trace-opt's _step())")
 
     def update(self, values: Mapping[Any, Any]) -> None:
         """Apply ``values`` (keyed by ParameterNode, or by parameter name) to trainable parameters."""

@@ -22,7 +22,7 @@ from opto.optimizers import prompt as prompts
 from opto.optimizers.checks import Rejected, check_value
 from opto.optimizers.memory import RejectionMemory, RoundMemory, jsonable
 from opto.optimizers.optimizer import Optimizer
-from opto.optimizers.problem import DEFAULT_VALUE_LIMIT, Problem, is_code_name, shorten, summarize
+from opto.optimizers.problem import DEFAULT_VALUE_LIMIT, Problem, is_code_name, render, shorten, summarize
 from opto.optimizers.prompt_format import PromptFormat, resolve_format
 from opto.optimizers.reply import OptimizerReply, ParsedReply, parse
 from opto.trace.nodes import ParameterNode
@@ -82,6 +82,8 @@ class OptoPrime(Optimizer):
         self.rejections = RejectionMemory(rejected_memory_size)
         self.steps = 0
         self._pending: dict[str, Any] | None = None
+        # trace-opt's per-step {"problem_instance", "summary"} list (render_opt_step reads it); None: log=False
+        self.summary_log: list[dict[str, Any]] | None = [] if log else None
 
     # -- reading the trace ----------------------------------------------------------------------
     def summarize(self) -> Problem:
@@ -104,6 +106,34 @@ class OptoPrime(Optimizer):
         """(system prompt, user prompt), as trace-opt returns them."""
         built = self._build_prompt(summary, mask)
         return built.system, built.user
+
+    def problem_instance(self, summary: Problem, mask: Collection[str] | None = None) -> ProblemText:
+        """The problem as text (trace-opt's ProblemInstance: ``str()`` it, read ``.feedback``)."""
+        return ProblemText(render(summary, self.format, mask or ()), summary.feedback)
+
+    def extract_llm_suggestion(self, response: str) -> dict[str, Any]:
+        """trace-opt's parser entry point: {variable name: suggested value} read from a reply text."""
+        return dict(parse(response or "", self.format).suggestion)
+
+    def construct_update_dict(self, suggestion: Mapping[str, Any]) -> dict[ParameterNode, Any]:
+        """trace-opt's name: the suggestions that pass the checks, keyed by parameter."""
+        values, _ = self._check(ParsedReply(suggestion=dict(suggestion)))
+        return values
+
+    def call_llm(self, system_prompt: str, user_prompt: str, verbose: Any = False,
+                 max_tokens: int | None = None) -> str:
+        """trace-opt's helper: one call with these prompts, the reply text back (raises on a failed call)."""
+        from opto.llm import Request
+
+        if verbose not in (False, "output"):
+            print("Prompt\n", system_prompt + user_prompt)
+        request = Request(messages=({"role": "system", "content": system_prompt},
+                                    {"role": "user", "content": user_prompt}),
+                          max_tokens=max_tokens or self.max_tokens, json_mode=self.format.layout == "json")
+        text = self.lm.complete(request).raise_for_failure().text or ""
+        if verbose:
+            print("LLM response:\n", text)
+        return text
 
     def _build_prompt(self, summary: Problem, mask: Collection[str] | None) -> prompts.Prompt:
         return prompts.build(summary, self.format, memory=self.memory.state(), rejected=self.rejections.state(),
@@ -140,6 +170,8 @@ class OptoPrime(Optimizer):
         entry: dict[str, Any] = {"step": self.steps, "system_prompt": prompt.system, "prompt": prompt.user,
                                  "user_prompt": prompt.user, "prompt_tokens_estimate": prompt.tokens,
                                  "trimmed": prompt.trimmed, "over_cap": prompt.over_cap}
+        if self.summary_log is not None and self.keep_log:  # kept beside log: same index, same step
+            self.summary_log.append({"problem_instance": self.problem_instance(summary), "summary": summary})
         return summary, prompt, entry
 
     def _finish(self, summary: Problem, entry: dict[str, Any], values: dict[ParameterNode, Any],
@@ -290,6 +322,17 @@ class OptoPrime(Optimizer):
         self.steps = int(state.get("steps", 0))
         self.memory.load(list(state.get("memory", [])))
         self.rejections.load(list(state.get("rejections", [])))
+
+
+class ProblemText(str):
+    """A rendered problem that also carries its feedback, as trace-opt's ProblemInstance does."""
+
+    feedback: str
+
+    def __new__(cls, text: str, feedback: Any) -> ProblemText:
+        obj = super().__new__(cls, text)
+        obj.feedback = "" if feedback is None else str(feedback)
+        return obj
 
 
 @contextlib.contextmanager

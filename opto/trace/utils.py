@@ -56,3 +56,16 @@ def parse_eqs_to_dict(text: str) -> dict[str, str]:
         elif last is not None:
             result[last] += "\n" + line.replace("`", "")
     return result
+
+
+_LAZY = {"render_opt_step": "opto.utils.notebook", "escape_json_nested_quotes": "opto.utils.json_text",
+         "remove_non_ascii": "opto.utils.json_text"}
+
+
+def __getattr__(name: str) -> Any:
+    """trace-opt's notebook/JSON helpers, loaded on first use (trace itself needs neither)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'opto.trace.utils' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_LAZY[name]), name)

@@ -14,8 +14,11 @@ trace-opt kept there is ``LLM.create``.
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from openai.types import CompletionUsage
@@ -134,6 +137,74 @@ class LLM(AbstractModel):
 
     async def acomplete(self, request: Request) -> Response:
         return await self._model.acomplete(request)
+
+
+class CustomLLM(LLM):
+    """trace-opt's CustomLLM: an OpenAI-compatible server (a LiteLLM proxy, vLLM, llama.cpp, ...).
+
+    Unset arguments come from trace-opt's variables: ``TRACE_CUSTOMLLM_MODEL`` (default ``gpt-4o``),
+    ``TRACE_CUSTOMLLM_URL`` and ``TRACE_CUSTOMLLM_API_KEY``; without a URL, ``OPENAI_BASE_URL`` applies.
+    """
+
+    def __init__(self, model: str | None = None, reset_freq: int | float | None = None, cache: bool = True,
+                 *, base_url: str | None = None, api_key: str | None = None) -> None:
+        env = os.environ
+        super().__init__(model or env.get("TRACE_CUSTOMLLM_MODEL") or "gpt-4o", reset_freq, cache,
+                         base_url=base_url or env.get("TRACE_CUSTOMLLM_URL") or None,
+                         api_key=api_key or env.get("TRACE_CUSTOMLLM_API_KEY") or None)
+
+
+class LiteLLM(LLM):
+    """trace-opt's LiteLLM name: ``model`` (default ``TRACE_LITELLM_MODEL``) through an OpenAI-style API.
+
+    opto does not depend on litellm: the model is called with OpenAI's protocol at ``OPENAI_BASE_URL``
+    (or api.openai.com); for other providers run a LiteLLM proxy and use ``CustomLLM``.
+    """
+
+    def __init__(self, model: str | None = None, reset_freq: int | float | None = None, cache: bool = True) -> None:
+        model = model or os.environ.get("TRACE_LITELLM_MODEL") or os.environ.get("DEFAULT_LITELLM_MODEL")
+        super().__init__(model or "gpt-4o", reset_freq, cache)
+
+
+class AutoGenLLM(LLM):
+    """trace-opt's AutoGenLLM without autogen: the first entry of an autogen-style ``config_list``.
+
+    ``config_list`` None: the ``OAI_CONFIG_LIST`` variable (JSON text or a file name), else a list built
+    from ``OPENAI_API_KEY``. Entries are ``{"model", "api_key", "base_url"}``; ``filter_dict`` keeps
+    entries whose fields match (a value or a list of accepted values).
+    """
+
+    def __init__(self, config_list: list[dict[str, Any]] | None = None, filter_dict: dict[str, Any] | None = None,
+                 reset_freq: int | float | None = None) -> None:
+        entries = list(config_list) if config_list is not None else _config_list_from_env()
+        for key, accepted in (filter_dict or {}).items():
+            allowed = accepted if isinstance(accepted, list | tuple | set) else [accepted]
+            entries = [e for e in entries if e.get(key) in allowed]
+        if not entries:
+            raise LMConfigError("AutoGenLLM found no model configuration: pass config_list=[{'model': ..., "
+                                "'api_key': ..., 'base_url': ...}] or set OAI_CONFIG_LIST / OPENAI_API_KEY")
+        first = entries[0]
+        super().__init__(first["model"], reset_freq, base_url=first.get("base_url") or first.get("api_base"),
+                         api_key=first.get("api_key"))
+
+
+def auto_construct_oai_config_list_from_env() -> list[dict[str, Any]]:
+    """trace-opt's helper: [{"model": "gpt-4o", "api_key": $OPENAI_API_KEY}] when that key is set."""
+    key = os.environ.get("OPENAI_API_KEY")
+    return [{"model": "gpt-4o", "api_key": key}] if key else []
+
+
+def _config_list_from_env() -> list[dict[str, Any]]:
+    raw = os.environ.get("OAI_CONFIG_LIST")
+    if not raw:
+        return auto_construct_oai_config_list_from_env()
+    path = Path(raw)
+    text = path.read_text() if not raw.lstrip().startswith("[") and path.is_file() else raw
+    try:
+        entries = json.loads(text)
+    except ValueError as e:
+        raise LMConfigError(f"OAI_CONFIG_LIST is not a JSON list of model configs ({e})") from None
+    return [dict(e) for e in entries]
 
 
 def to_request(config: dict[str, Any]) -> Request:

@@ -125,8 +125,15 @@ def test_trace_opt_custom_llm_env(monkeypatch):
     assert (lm.model, lm.base_url) == ("llama-3", "http://127.0.0.1:4000/v1")
     assert lm._client.api_key == "sk-proxy"
     monkeypatch.delenv("TRACE_CUSTOMLLM_MODEL")
-    with pytest.raises(LMConfigError, match="TRACE_CUSTOMLLM_MODEL"):
-        lm_from_env()
+    assert lm_from_env().model == "gpt-4o"  # trace-opt's CustomLLM default
+
+
+def test_trace_opt_openai_variables_alone_mean_its_default_model(monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:4000/v1")
+    lm = lm_from_env()
+    assert lm.model == "gpt-4o" and lm.base_url == "http://127.0.0.1:4000/v1"
+    monkeypatch.setenv("DEFAULT_LITELLM_MODEL", "openai/mini")
+    assert lm_from_env().model == "mini"
 
 
 def test_trace_opt_litellm_model_env(monkeypatch):
