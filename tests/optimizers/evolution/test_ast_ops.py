@@ -80,6 +80,9 @@ def test_literal_tuning_samples_the_literals_of_same_structure_parents():
     no_other = [p for p in parents if p.id != "other"]
     outs = [op.propose(no_other, OperatorContext(SPACE, random.Random(s), None, [])) for s in range(8)]
     assert all(literals(o.values["f"])[0] == key for o in outs)  # ... and the structure is kept
+    top = [n.value for n in literals(max(no_other, key=lambda p: p.score).values["f"])[1]]
+    for o in outs:  # at most max_literals (2) of the best parent's literals move per child
+        assert sum(a != b for a, b in zip(top, [n.value for n in literals(o.values["f"])[1]])) <= 2
     assert len({o.values["f"] for o in outs}) > 4
     assert outs[0].values == op.propose(no_other, OperatorContext(SPACE, random.Random(0), None, [])).values
     assert isinstance(op.propose([Parent("z", {"f": "def f(x, y):\n    return x\n", "w": 1.0}, 0.0)],

@@ -54,16 +54,17 @@ class _SignedLiterals(ast.NodeTransformer):
 class LiteralTuning:
     """The literals of one code parameter, sampled by TPE from the scored parents of the same structure.
 
-    Each literal's range is the parents' range widened by ``spread`` times its size (``zero_width``
-    around a literal that is 0 in every parent, at least 1 for integers).
+    Up to ``max_literals`` literals, chosen at random, are sampled per child; the others keep the
+    best parent's values. Each one's range is the parents' range widened by ``spread`` times its
+    size (``zero_width`` around a literal that is 0 in every parent, at least 1 for integers).
     """
 
     needs_lm = False
 
-    def __init__(self, parents: int = 16, startup: int = 4, spread: float = 1.0, zero_width: float = 0.1,
-                 name: str = "literal_tuning") -> None:
+    def __init__(self, parents: int = 16, startup: int = 4, spread: float = 0.5, zero_width: float = 0.1,
+                 max_literals: int = 2, name: str = "literal_tuning") -> None:
         self.name, self.arity, self.startup, self.spread = name, parents, startup, spread
-        self.zero_width = zero_width
+        self.zero_width, self.max_literals = zero_width, max_literals
 
     def applies_to(self, space: SearchSpace) -> bool:
         return bool(space.of_kind("code"))
@@ -88,16 +89,19 @@ class LiteralTuning:
             if other is not None and other[0] == key and p.id not in vectors:
                 vectors[p.id] = ([float(n.value) for n in other[1]], float(p.score or 0.0))  # type: ignore[arg-type]
         integer = [type(n.value) is int for n in nodes]
-        dists = self._distributions([v for v, _ in vectors.values()], integer)
+        # a few literals at a time (the rest stay the best parent's): TPE cannot learn many at once
+        chosen = sorted(ctx.rng.sample(range(len(nodes)), min(self.max_literals, len(nodes))))
+        dists = self._distributions([[v[i] for i in chosen] for v, _ in vectors.values()],
+                                    [integer[i] for i in chosen])
         study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(
             seed=ctx.rng.getrandbits(31), n_startup_trials=self.startup))
         for vector, score in vectors.values():
-            params = {f"c{i}": (int(x) if integer[i] else x) for i, x in enumerate(vector)}
+            params = {f"c{j}": (int(vector[i]) if integer[i] else vector[i]) for j, i in enumerate(chosen)}
             study.add_trial(optuna.trial.create_trial(params=params, distributions=dists, value=score))
         trial = study.ask(dists)
-        for i, n in enumerate(nodes):
-            value = trial.params[f"c{i}"]
-            n.value = int(value) if integer[i] else float(f"{value:.6g}")
+        for j, i in enumerate(chosen):
+            value = trial.params[f"c{j}"]
+            nodes[i].value = int(value) if integer[i] else float(f"{value:.6g}")
         values = dict(best.values)
         values[name] = ast.unparse(ast.fix_missing_locations(tree)) + "\n"
         return Proposal(values, self.name, (best.id,))
