@@ -12,6 +12,10 @@ from typing import Any
 
 _LAZY = {
     "Evolution": "opto.optimizers.evolution.search",
+    "SearchResult": "opto.optimizers.evolution.search",
+    "SearchError": "opto.optimizers.evolution.loop",
+    "Progress": "opto.optimizers.evolution.loop",
+    "ConfigError": "opto.optimizers.evolution.config",
     "EvolutionConfig": "opto.optimizers.evolution.config",
     "SearchSpace": "opto.optimizers.evolution.space",
     "ParamSpec": "opto.optimizers.evolution.space",
