@@ -245,6 +245,9 @@ def test_bad_inputs_get_one_clear_error(tmp_path: Path, evo: Path) -> None:
     junk.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError, match="damaged or is not an SQLite database"):
         build_report(junk)
+    (tmp_path / "new.db").touch()  # a run file its writer has only just created
+    with pytest.raises(StoreError, match="no run in it yet"):
+        build_report(tmp_path / "new.db")
     with pytest.raises(ValueError, match="ending in .html"):
         build_report(evo, tmp_path / "report.pdf")
     with pytest.raises(FileNotFoundError, match="does not exist"):
