@@ -90,8 +90,8 @@ def main() -> int:
     result: Any = train(model, [(None, None)], guide, optimizer=outer, epochs=args.outer or (1 if quick else 3),
                         batch_size=1, progress=False, failure_score=-1e9)
 
-    print(f"\nouter steps: {result.steps}; inner loss with the start instruction {-result.seed_score:.4g}, "
-          f"with the best instruction {-result.best_score:.4g}")
+    print(f"\nouter steps: {result.steps}; inner loss with the start instruction {0.0 - result.seed_score:.4g}, "
+          f"with the best instruction {0.0 - result.best_score:.4g}")
     changed = model.instruction.data != START
     print("instruction now:\n  " + str(model.instruction.data) if changed else
           "The instruction is unchanged (no rewrite scored better).")
