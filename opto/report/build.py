@@ -54,6 +54,9 @@ def build_report(store_path: str | Path, out_path: str | Path | None = None) -> 
         raise FileNotFoundError(f"the folder {out.parent} does not exist; create it or pick another output path")
     run = load_run(store_path)
     folder = out.with_name(f"{out.stem}_files")
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{folder} is a file, but the report keeps its pictures there; move it or pick "
+                         "another output name")
     if folder.is_dir():  # pictures of an earlier report of the same name: ours to replace
         for f in folder.iterdir():
             if f.is_file() and f.suffix in _OWN_SUFFIXES:

@@ -250,6 +250,9 @@ def test_bad_inputs_get_one_clear_error(tmp_path: Path, evo: Path) -> None:
         build_report(tmp_path / "new.db")
     with pytest.raises(ValueError, match="ending in .html"):
         build_report(evo, tmp_path / "report.pdf")
+    (tmp_path / "taken_files").write_text("not a folder")
+    with pytest.raises(ValueError, match="is a file, but the report keeps its pictures there"):
+        build_report(evo, tmp_path / "taken.html")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         build_report(evo, tmp_path / "nowhere" / "r.html")
 
