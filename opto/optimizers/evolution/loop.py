@@ -109,6 +109,11 @@ class SearchLoop:
                 break
             self._evaluate(children)
             self._maintain()
+            p = self.progress
+            self.journal.event("generation", {"generation": p.generation, "evaluations": p.evaluations,
+                                              "best_score": p.best.score if p.best else None,
+                                              "failures": dict(p.failures), "rejected": p.rejected,
+                                              "llm_tokens": p.llm_tokens})
             if self.on_progress is not None:
                 self.on_progress(self.progress)
         else:

@@ -57,6 +57,9 @@ def test_numeric_search_improves_and_applies_the_best(quadratic, tmp_path):
         for data in ops.values():
             assert set(data) == {"operator", "proposals", "valid", "improved", "mean_gain", "llm_tokens"}
         assert sum(d["valid"] for d in ops.values()) == 39  # every child but the seed
+        gens = [e.data for e in store.events("generation")]
+        assert [g["generation"] for g in gens] == list(range(1, result.generations + 1))
+        assert gens[-1]["evaluations"] == 40 and gens[-1]["best_score"] == result.score
         islands = store.events("islands")[-1].data
         assert islands["programs"] == 40 and len(islands["islands"]) == 2
         bests = [e.data["score"] for e in store.events("best")]
