@@ -76,7 +76,13 @@ def evolution_store(path: Path) -> Path:
     return path
 
 
-STEP_DOT = 'digraph g { "prompt" [shape=box, style=filled, fillcolor="#FFE2B8"]; "prompt" -> "answer"; }'
+def step_dot() -> str:
+    """The DOT text of a real trace (what a trainer step would log as ``graph_dot``)."""
+    from opto import trace, viz
+
+    x = trace.node(2.0, trainable=True, name="scale")
+    y = x * 3 + 1
+    return str(viz.to_digraph(y).source)
 
 
 def _instance(cid: str, key: str, score: float) -> EvalResult:
@@ -105,7 +111,7 @@ def training_store(path: Path) -> Path:
         s.add_event("step", {"step": 1, "epoch": 0, "candidate_id": "p1", "prompt": "#Variables\nprompt = Answer.",
                              "reply": "{\"prompt\": \"Answer with one word.\"}",
                              "applied": {"prompt": "Answer with one word."}, "rejected": [], "score": 0.3,
-                             "graph_dot": STEP_DOT})
+                             "graph_dot": step_dot()})
         s.add_event("step", {"step": 2, "epoch": 0, "candidate_id": None, "prompt": "p", "reply": "r", "applied": {},
                              "rejected": [{"param": "prompt", "reason": "reply contains <think> leakage"}],
                              "score": 0.4, "note": "the optimizer proposed no change"})
