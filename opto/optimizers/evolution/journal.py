@@ -28,7 +28,7 @@ class Journal:
         for e in store.events():
             self._stored[e.kind].append(e.data)
         self._skip_calls = len(store.llm_calls())
-        self.replayed_events = 0
+        self.replayed_events = 0  # how many events the replay found already written (for diagnostics)
         self._cached = {e.data["key"]: e.data["hashes"] for e in store.events("gate")
                         if e.data.get("gate") == "behaviour" and "hashes" in e.data}
 

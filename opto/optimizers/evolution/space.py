@@ -13,7 +13,7 @@ import ast
 import math
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 ParamKind = Literal["code", "text", "number", "integer", "categorical"]
@@ -55,10 +55,6 @@ class ParamSpec:
         if self.low is not None and value < self.low or self.high is not None and value > self.high:
             return f"{self.name}: {value!r} is outside [{self.low}, {self.high}]"
         return None
-
-    @property
-    def is_numeric(self) -> bool:
-        return self.kind in ("number", "integer")
 
 
 @dataclass(frozen=True)
@@ -271,11 +267,6 @@ def space_for(nodes: Mapping[str, Any], overrides: Mapping[str, Mapping[str, Any
             spec.setdefault("kind", "code")
         merged[name] = {**spec, **dict((overrides or {}).get(name, {}))}
     return SearchSpace.from_values({n: node._data for n, node in nodes.items()}, merged)
-
-
-def with_spec(space: SearchSpace, name: str, **changes: Any) -> SearchSpace:
-    """A copy of ``space`` with one spec changed (tests and configs)."""
-    return SearchSpace(tuple(replace(s, **changes) if s.name == name else s for s in space.specs))
 
 
 __all__: Sequence[str] = [
