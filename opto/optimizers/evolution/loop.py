@@ -267,7 +267,9 @@ class SearchLoop:
             if verdict.passed:
                 kept.append(cand)
             else:
-                self.bandits[cand.island or 0].update(cand.operator or "", 0.0)
+                bandit = self.bandits[cand.island or 0]
+                if cand.operator in bandit.pulls:  # (a seed has no arm)
+                    bandit.update(cand.operator, 0.0)
                 self._reject(cand.operator or "", "behaviour", verdict.reason, cand.values)
         return kept
 

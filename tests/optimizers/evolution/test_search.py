@@ -356,3 +356,14 @@ def test_numpy_values_are_converted_and_unstorable_ones_rejected(quadratic, tmp_
     assert result.evaluations == 5 and type(result.values["x"]) is float and result.values["n"] == 5
     with RunStore.open(tmp_path / "odd.db", readonly=True) as store:
         assert {e.data["reason"] for e in store.events("rejected")} == {"unserializable"}
+
+
+def test_seeds_that_behave_alike_are_evaluated_once():
+    @bundle(trainable=True)
+    def g(x):
+        return x * 2
+
+    opt = Evolution([g], config={"islands": 1, "batch_size": 2, "seed": 0, "operators": ["ast_perturb"]})
+    result = opt.search("evo_objectives:line_fit_g", budget=4, workers=1, probes=[(1.0,), (2.0,)],
+                        seeds=[{"g": "def g(x):\n    return 2 * x\n"}])
+    assert result.gates["behaviour"]["rejected"] >= 1 and result.evaluations == 4
