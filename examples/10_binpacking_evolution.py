@@ -38,8 +38,9 @@ def main() -> int:
     opt = Evolution({"priority": code}, lm=CappedLM(lm, 1 if quick else budget // 4), task=bp.TASK,
                     config={"seed": args.seed, "islands": 2, "batch_size": 4, "heldout_top": 2,
                             "operators": ["ast_perturb", "ast_swap", "M1", "M2", "E1", "funsearch"],
-                            "operator_options": {op: {"max_tokens": 192 if quick else 384}
-                                                 for op in ("M1", "M2", "E1", "funsearch")}})
+                            "operator_options": {"ast_perturb": {"zero_scale": 3.0},  # zero weights -> item units
+                                                 **{op: {"max_tokens": 192 if quick else 384}
+                                                    for op in ("M1", "M2", "E1", "funsearch")}}})
     with tempfile.TemporaryDirectory() as tmp:
         result = opt.search("opto.demo.binpacking:evaluate", budget=budget, workers=2, input="train",
                             heldout="or3", store=Path(tmp) / "binpacking.db")

@@ -59,7 +59,7 @@ def main() -> int:
     opt = Evolution({"priority": code}, lm=lm, task=bp.TASK,
                     config={"seed": 0, "islands": 1, "batch_size": 2, "heldout_top": 0,
                             "operators": ["trace_guided", "ast_perturb"],
-                            "operator_options": {"trace_guided": {"max_tokens": 384 if quick else 768}}})
+                            "operator_options": {"trace_guided": {"max_tokens": 256 if quick else 768}}})
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp) / "trace_guided.db"
         result = opt.search("opto.demo.binpacking:evaluate", budget=budget, workers=2, input="train", store=store)

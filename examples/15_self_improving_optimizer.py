@@ -21,7 +21,7 @@ from opto.trainer import train
 
 START = ("You're tasked to solve a coding/algorithm problem. You will see the instruction, the code, the "
          "documentation of each function used in the code, and the feedback about the execution result.")
-SETTINGS: dict[str, Any] = {"lm": None, "inner_steps": 2}
+SETTINGS: dict[str, Any] = {"lm": None, "inner_steps": 2, "max_tokens": 200}
 
 
 @trace.bundle()
@@ -35,7 +35,7 @@ def inner_optimization(instruction: str) -> float:
     minimizing (x - 3) ** 2 from x = -7.3; return the best loss reached. Plain Python: the inner loop
     traces its own graph, apart from the outer one."""
     x = trace.node(-7.3, trainable=True, name="x", description="a real number to choose")
-    inner = OptoPrime([x], lm=SETTINGS["lm"], objective=instruction, max_tokens=200, memory_size=2,
+    inner = OptoPrime([x], lm=SETTINGS["lm"], objective=instruction, max_tokens=SETTINGS["max_tokens"], memory_size=2,
                       temperature=0.0, seed=0)
     best = float((x.data - 3) ** 2)
     for _ in range(int(SETTINGS["inner_steps"])):
@@ -83,10 +83,11 @@ def main() -> int:
     quick = args.quick or os.environ.get("OPTO_EXAMPLE_QUICK") == "1"
     SETTINGS["lm"] = lm = resolve_lm()
     SETTINGS["inner_steps"] = args.inner or (1 if quick else 3)
+    SETTINGS["max_tokens"] = 150 if quick else 300
     print(f"LM: {lm.model}")
 
     model: Any = SelfImprovingOptimizer()  # @trace.model adds parameters()
-    outer = OptoPrime(model.parameters(), lm=lm, max_tokens=500, memory_size=2, temperature=0.0, seed=1)
+    outer = OptoPrime(model.parameters(), lm=lm, max_tokens=300 if quick else 600, memory_size=2, temperature=0.0, seed=1)
     result: Any = train(model, [(None, None)], guide, optimizer=outer, epochs=args.outer or (1 if quick else 3),
                         batch_size=1, progress=False, failure_score=-1e9)
 

@@ -44,6 +44,7 @@ def priority(item, bins):
     score = -1.0 * gap
     score = score + 0.0 * (item / bins)
     score = score + 0.0 * (gap <= 2.0)
+    score = score - 0.0 * ((gap > 0) & (gap < 20.0))
     score = score - 0.0 * (bins >= bins.max())
     return score
 '''

@@ -83,8 +83,9 @@ def evolve(plan: Plan, lm: Any, out: Path, progress: Callable[[Path, int], Any] 
         "seed": plan.seed, "islands": 2, "batch_size": 4, "selection": "tempered", "heldout_top": 3,
         "operators": ["ast_perturb", "ast_swap", *llm_ops],
         # trace-guided mutation is an OptoPrime step: its reasoning needs more room than a rewrite
-        "operator_options": {name: {"max_tokens": plan.llm_max_tokens * (2 if name == "trace_guided" else 1)}
-                             for name in llm_ops},
+        "operator_options": {"ast_perturb": {"zero_scale": 3.0},  # the seed's zero weights: switched on in item units
+                             **{name: {"max_tokens": plan.llm_max_tokens * (2 if name == "trace_guided" else 1)}
+                                for name in llm_ops}},
     }
     capped = CappedLM(lm, plan.llm_calls)
     opt = Evolution({"priority": code}, lm=capped, config=config, task=bp.TASK)
