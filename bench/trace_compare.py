@@ -7,6 +7,7 @@ cwd outside the repo) so it imports its own ``opto``; ours runs with the repo on
     .venv/bin/python bench/trace_compare.py            # full run, writes bench/results/local/trace_compare.json
     .venv/bin/python bench/trace_compare.py --update-tracked   # ... and the tracked bench/results/ copy
     .venv/bin/python bench/trace_compare.py --quick --traceopt-python /tmp/traceopt-venv/bin/python
+    .venv/bin/python bench/trace_compare.py --traceopt-from-json bench/results/trace_compare.json  # ours only
 """
 
 from __future__ import annotations
@@ -281,6 +282,12 @@ def to_markdown(report: dict[str, Any]) -> str:
         "",
         f"Command: `{report['command']}`",
         "",
+    ]
+    reused = report.get("traceopt_reused_from")
+    if reused:
+        lines += [f"trace-opt's figures are reused from `{reused['file']}` (measured {reused['when']}), "
+                  "not re-measured in this run.", ""]
+    lines += [
         "| workload | N | metric | ours | trace-opt 0.1.3.8 | trace-opt / ours | target | met? |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -343,6 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=["ours", "traceopt"], help="run one side only")
     parser.add_argument("--ours-python", default=str(REPO / ".venv" / "bin" / "python"))
     parser.add_argument("--traceopt-python", help="reuse an interpreter with trace-opt installed")
+    parser.add_argument("--traceopt-from-json", type=Path,
+                        help="take trace-opt's raw results from an earlier run's JSON instead of re-running "
+                             "them (trace-opt is pinned, and its side takes most of the time)")
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per workload per side")
     parser.add_argument("--mem-limit-mb", type=int, default=6144, help="address-space cap per run (0: none)")
@@ -362,11 +372,18 @@ def main(argv: list[str] | None = None) -> int:
 
     sizes = QUICK if args.quick else FULL
     sides = {"ours": args.ours_python}
-    if args.only != "ours":
+    if args.only != "ours" and not args.traceopt_from_json:
         sides["traceopt"] = ensure_traceopt_python(args.traceopt_python)
     if args.only == "traceopt":
         del sides["ours"]
     results: dict[str, dict[str, Any]] = {side: {} for side in ("ours", "traceopt")}
+    reused = None
+    if args.traceopt_from_json:
+        earlier = json.loads(args.traceopt_from_json.read_text())
+        if earlier.get("sizes") != sizes:
+            parser.error(f"{args.traceopt_from_json} was measured with sizes {earlier.get('sizes')}, not {sizes}")
+        results["traceopt"] = earlier["traceopt"]
+        reused = {"file": _shown(str(args.traceopt_from_json.resolve())), "when": earlier.get("when")}
     for workload in [w for w in args.workloads.split(",") if w]:
         # Timing noise on a shared machine comes in bursts: alternating the sides and keeping the
         # best round of each compares them under the same conditions.
@@ -383,6 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         "sizes": sizes,
         "when": time.strftime("%Y-%m-%d %H:%M:%S"),
         "rows": rows,
+        "traceopt_reused_from": reused,
         "ours": results["ours"],
         "traceopt": results["traceopt"],
     }
