@@ -22,6 +22,7 @@ from opto.report.timeline import Curves, Point
 
 INK, MUTED, GRID = "#1F2937", "#9CA3AF", "#E5E7EB"
 BEST, ACCENT, BAD = "#2563EB", "#10B981", "#DC2626"
+MAX_MARKS = 40  # island resets / migrations drawn as vertical lines on the score charts
 ISLANDS = ["#F59E0B", "#8B5CF6", "#EC4899", "#14B8A6", "#F97316", "#6366F1", "#84CC16", "#06B6D4"]
 
 
@@ -80,14 +81,21 @@ def score_curve(curves: Curves, axis: str, folder: Path) -> Image:
     for n, (island, pts) in enumerate(sorted(curves.islands.items())):
         _steps(ax, pts, x, curves.end, ISLANDS[n % len(ISLANDS)], 1.2, f"island {island}")
     _steps(ax, curves.best, x, curves.end, BEST, 2.4, "best so far")
+    labelled: set[str] = set()
+    if len(curves.marks) <= MAX_MARKS:  # more would hide the curves
+        for kind, point in curves.marks:
+            ax.axvline(x(point), color="#A1A1AA", linestyle=":" if kind == "migration" else "--", linewidth=0.9,
+                       zorder=1, label=None if kind in labelled else kind)
+            labelled.add(kind)
     ax.set_xlim(left=0)  # every clock starts at zero: a short run is not stretched across the chart
     ax.set_xlabel(label, color=INK, fontsize=10)
     ax.set_ylabel("score (higher is better)", color=INK, fontsize=10)
     if axis == "evaluations":
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    entries = 2 + len(curves.islands)  # a row above the plot: it never hides the points
-    ax.legend(frameon=False, fontsize=8, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=min(entries, 6 if axis == "evaluations" else 3),
-              handlelength=1.6, columnspacing=1.2, borderaxespad=0.2)
+    entries = 2 + len(curves.islands) + len(labelled)  # rows above the plot: they never hide the points
+    ax.legend(frameon=False, fontsize=8, loc="lower left", bbox_to_anchor=(0, 1.0),
+              ncols=min(entries, 8 if axis == "evaluations" else 3), handlelength=1.6, columnspacing=1.2,
+              borderaxespad=0.2)
     return save(fig, f"score_vs_{axis}", f"Score over {label.split(' (')[0]}", folder)
 
 

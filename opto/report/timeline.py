@@ -32,6 +32,7 @@ class Curves:
     best: list[Point]  # the points where the best score so far improved
     islands: dict[int, list[Point]]  # the same per island (starting points shared by all islands)
     end: Point | None  # where the run's clocks stand now, so step lines reach the end
+    marks: list[tuple[str, Point]] = dataclasses.field(default_factory=list)  # island resets / migrations
 
     @property
     def empty(self) -> bool:
@@ -82,8 +83,16 @@ def curves(run: RunData) -> Curves:
     if len(numbered) > 1:
         for i in numbered:
             islands[i] = running_best(p for p in points if p.island in (i, None))
+    times = [e.created_at for e in run.evaluations]
+
+    def clock(t: float) -> Point:
+        """The three clocks at time t (an event's commit time)."""
+        i = bisect.bisect_right(times, t)
+        return Point(run.evaluations[i - 1].seq if i else 0, at(t), max(t - t0, 0.0), 0.0, "", None)
+
     end = None
     if run.evaluations:
-        last = max([e.created_at for e in run.evaluations] + [c.created_at for c in run.llm_calls])
-        end = Point(run.evaluations[-1].seq, at(last), max(last - t0, 0.0), 0.0, "", None)
-    return Curves(points, running_best(points), islands, end)
+        end = clock(max(times + [c.created_at for c in run.llm_calls]))
+    marks = [("island reset", clock(e.created_at)) for e in run.events_of("reset") if e.data.get("islands")]
+    marks += [("migration", clock(e.created_at)) for e in run.events_of("migration") if e.data.get("moves")]
+    return Curves(points, running_best(points), islands, end, marks)

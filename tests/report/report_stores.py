@@ -54,6 +54,9 @@ def evolution_store(path: Path) -> Path:
                 s.record_evaluation(_ok(cid, outcome), "train")
         s.record_evaluation(_ok("best", -2.6), "heldout")  # not a selection score: must not be "best"
         s.record_evaluation(_ok("a3", -1.0), "cascade")  # neither
+        s.add_event("migration", {"generation": 4, "moves": [[0, 1, "best"]]})
+        s.add_event("reset", {"generation": 4, "islands": [1]})
+        s.add_event("reset", {"generation": 5, "islands": []})  # nothing reset: no mark
         s.add_event("gate", {"gate": "duplicate", "passed": False, "reason": "same code as a1"})
         s.add_event("gate", {"gate": "syntax", "passed": False, "reason": "invalid syntax at line 2"})
         s.add_event("gate", {"gate": "behaviour", "passed": True, "reason": ""})

@@ -108,6 +108,7 @@ def test_score_curves_best_and_per_island(evo: Path) -> None:
     assert c.best[0].tokens == 0 and c.best[-1].tokens == 600  # all four calls came before the children
     assert all(a.seconds <= b.seconds for a, b in zip(c.points, c.points[1:]))
     assert c.end is not None and c.end.evaluations == 10
+    assert [(kind, p.evaluations) for kind, p in c.marks] == [("island reset", 10), ("migration", 10)]
 
 
 def test_tables_from_events(evo: Path) -> None:
