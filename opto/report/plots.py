@@ -76,8 +76,17 @@ def score_curve(curves: Curves, axis: str, folder: Path) -> Image:
     """Every selection score (dots), the best so far (thick step line) and each island's best."""
     label, x = _AXES[axis]
     fig, ax = _figure(9.6, 3.8) if axis == "evaluations" else _figure(5.6, 3.4)
-    ax.scatter([x(p) for p in curves.points], [p.score for p in curves.points], s=16, color="#6B7280",
+    floor = score_floor(curves)
+    shown = [p for p in curves.points if floor is None or p.score >= floor]
+    ax.scatter([x(p) for p in shown], [p.score for p in shown], s=16, color="#6B7280",
                alpha=0.55, linewidths=0, label="evaluation", zorder=4)
+    if floor is not None:  # a few very bad scores would squash the curve into a line: show them at the edge
+        top = max(p.score for p in curves.points)
+        pad = (top - floor) * 0.06 or 0.5
+        low = [p for p in curves.points if p.score < floor]
+        ax.scatter([x(p) for p in low], [floor - pad] * len(low), marker="v", s=18, color=BAD, alpha=0.5,
+                   linewidths=0, label=f"{len(low)} below {floor:.3g}", zorder=4)
+        ax.set_ylim(floor - 1.6 * pad, top + pad)
     for n, (island, pts) in enumerate(sorted(curves.islands.items())):
         _steps(ax, pts, x, curves.end, ISLANDS[n % len(ISLANDS)], 1.2, f"island {island}")
     _steps(ax, curves.best, x, curves.end, BEST, 2.4, "best so far")
@@ -97,6 +106,22 @@ def score_curve(curves: Curves, axis: str, folder: Path) -> Image:
               ncols=min(entries, 8 if axis == "evaluations" else 3), handlelength=1.6, columnspacing=1.2,
               borderaxespad=0.2)
     return save(fig, f"score_vs_{axis}", f"Score over {label.split(' (')[0]}", folder)
+
+
+def score_floor(curves: Curves) -> float | None:
+    """The lowest score worth a chart's room, or None when every score fits.
+
+    Scores far below the bulk (Tukey's far-out fence: 3 interquartile ranges under the lower
+    quartile) and below the starting best are outliers: a broken child scoring -1e6 would
+    otherwise flatten everything else into one line.
+    """
+    if len(curves.points) < 10 or not curves.best:
+        return None
+    scores = sorted(p.score for p in curves.points)
+    q1, q3 = scores[len(scores) // 4], scores[(3 * len(scores)) // 4]
+    fence = q1 - 3 * max(q3 - q1, 1e-9 * max(abs(q1), 1.0))
+    floor = min(curves.best[0].score, fence)
+    return floor if scores[0] < floor else None
 
 
 def _steps(ax: Axes, pts: Sequence[Point], x: Callable[[Point], float], end: Point | None, color: str,

@@ -281,3 +281,17 @@ def test_many_steps_fold_after_the_first_ones(tmp_path: Path) -> None:
     assert steps.count('class="step"') == OPEN_STEPS + 5
     folded = steps[steps.index('<details class="more">'):]
     assert "5 more steps" in folded and folded.count('class="step"') == 5
+
+
+def test_outlier_scores_do_not_flatten_the_score_chart() -> None:
+    from opto.report.plots import score_floor
+    from opto.report.timeline import Curves, Point, running_best
+
+    def curve(scores: list[float]) -> Curves:
+        pts = [Point(i + 1, 0, float(i), s, f"c{i}", None) for i, s in enumerate(scores)]
+        return Curves(pts, running_best(pts), {}, None)
+
+    normal = [-5.0, -4.9, -5.2, -4.5, -4.8, -4.0, -4.4, -3.9, -4.1, -3.5, -3.7, -3.2]
+    assert score_floor(curve(normal)) is None  # everything fits
+    floor = score_floor(curve(normal + [-150.0, -1e6]))
+    assert floor is not None and -10 < floor <= -5.2  # the start and the bulk stay on the chart
