@@ -272,7 +272,7 @@ class FunModule(Module):
         """
         token = USED_NODES.set(used) if used is not None else None
         try:
-            return fun(*args, **kwargs)
+            return fun(*args, **kwargs) if kwargs else fun(*args)  # ** of a read-only mapping is slow
         except Exception as err:
             if not self.catch_execution_error:
                 raise
