@@ -41,6 +41,8 @@ def operator_name(optimizer: Any) -> str:
 
 
 def calls_per_step(optimizer: Any) -> int:
-    """LLM calls one proposal makes (OptoPrimeMulti asks for several); 1 unless the optimizer says."""
+    """Most LLM calls one proposal makes: samples (OptoPrimeMulti's ``num_responses``) times two when the
+    reply is structured (the LLM layer may send one repair turn); 1 unless the optimizer says more."""
     n = getattr(optimizer, "calls_per_step", None) or getattr(optimizer, "num_responses", None) or 1
-    return int(n) if isinstance(n, int) and n > 0 else 1
+    n = int(n) if isinstance(n, int) and n > 0 else 1
+    return 2 * n if getattr(optimizer, "structured", False) is True else n

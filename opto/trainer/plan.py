@@ -1,9 +1,9 @@
 """Dry-run planning: what a training run will spend, printed before anything is spent.
 
 Counts are upper bounds from each algorithm's per-step cost (cached evaluations make the real run
-cheaper). LLM calls per proposal come from the optimizer (``calls_per_step``, 1 by default), plus one
-per evaluation when the guide is an LLM judge; the model's own LLM calls are not known in advance.
-Cost uses the LM's price and an assumed size per call (``tokens_per_call``).
+cheaper). LLM calls per proposal come from the optimizer (samples, times two for a structured reply's
+repair turn), plus two per evaluation when the guide is an LLM judge; the model's own LLM calls are
+not known in advance. Cost uses the LM's price and an assumed size per call (``tokens_per_call``).
 """
 
 from __future__ import annotations
@@ -47,8 +47,9 @@ def make_plan(*, epochs: int, steps_per_epoch: int, batch_size: int, n_val: int,
               step_proposals: int, step_evaluations: int, start_evaluations: int, calls_per_proposal: int,
               judge_calls: bool, budget: TrainBudget, price: Any = None,
               tokens_per_call: tuple[int, int] = (2000, 400)) -> Plan:
-    per_step_calls = step_proposals * calls_per_proposal + (step_evaluations if judge_calls else 0)
-    start_calls = start_evaluations if judge_calls else 0
+    judge_per_eval = 2 if judge_calls else 0  # a judge's verdict may take one repair turn
+    per_step_calls = step_proposals * calls_per_proposal + step_evaluations * judge_per_eval
+    start_calls = start_evaluations * judge_per_eval
     limits: dict[str, float] = {"epochs": epochs * steps_per_epoch}
     tokens = sum(tokens_per_call)
     cost_per_call = price.cost(*tokens_per_call) if price is not None else None
@@ -68,7 +69,7 @@ def make_plan(*, epochs: int, steps_per_epoch: int, batch_size: int, n_val: int,
     steps = int(limits[limited_by])
     proposals = steps * step_proposals
     evaluations = start_evaluations + steps * step_evaluations + n_test
-    llm_calls = start_calls + steps * per_step_calls + (n_test if judge_calls else 0)
+    llm_calls = start_calls + steps * per_step_calls + n_test * judge_per_eval
     cost = None if cost_per_call is None else llm_calls * cost_per_call
     warnings = []
     if proposals < MIN_PROPOSALS and limited_by != "epochs":
@@ -76,9 +77,9 @@ def make_plan(*, epochs: int, steps_per_epoch: int, batch_size: int, n_val: int,
             f"the budget allows only {proposals} proposal(s) (fewer than {MIN_PROPOSALS}): the optimizer will "
             "barely change anything; raise the budget or lower batch_size/beam width"
         )
-    assumptions = [f"{calls_per_proposal} LLM call(s) per proposal"]
+    assumptions = [f"up to {calls_per_proposal} LLM call(s) per proposal (repair turns included)"]
     if judge_calls:
-        assumptions.append("1 LLM judge call per evaluation")
+        assumptions.append("up to 2 LLM judge calls per evaluation (a repair turn included)")
     if cost_per_call is not None or budget.max_tokens is not None:
         assumptions.append(f"~{tokens_per_call[0]} prompt + {tokens_per_call[1]} completion tokens per call")
     assumptions.append("the model's own LLM calls (if any) are not counted")

@@ -70,7 +70,7 @@ def test_dry_run_plans_and_warns_without_spending(capsys):
     assert plan.evaluations == 3 + 6 * (2 + 3) + 2
     assert plan.cost_usd is None and not plan.warnings
     out = capsys.readouterr().out
-    assert "proposals:    6" in out and "LLM calls:    6" in out
+    assert "proposals:    6" in out and "LLM calls:    6" in out and "up to 1 LLM call(s)" in out
     tiny = train(model, shift_data(6), shift_guide, optimizer=opt, epochs=2, batch_size=2,
                  budget=TrainBudget(max_llm_calls=2), dry_run=True)
     assert tiny.steps == 2 and tiny.limited_by == "llm_calls" and "fewer than 3" in tiny.warnings[0]
@@ -108,3 +108,14 @@ def test_no_budget_warning_when_only_the_epochs_are_short():
     model, opt = make()
     plan = train(model, shift_data(2), shift_guide, optimizer=opt, epochs=1, dry_run=True)
     assert plan.proposals == 2 and plan.warnings == ()
+
+
+def test_plan_counts_repair_turns_of_structured_replies_and_judges():
+    from opto.optimizers import OptoPrime
+
+    model = Shift()
+    opt = OptoPrime(model.parameters(), lm=ScriptedLM([]))
+    plan = train(model, shift_data(4), LLMJudge(ScriptedLM([])), optimizer=opt, epochs=1, batch_size=2,
+                 dry_run=True)
+    # 2 steps x (1 proposal x 2 calls + (2 train + 4 val) evaluations x 2) + 4 seed validations x 2
+    assert plan.llm_calls == 2 * (2 + 6 * 2) + 4 * 2
