@@ -118,7 +118,7 @@ class ParamDiff:
 
 def diffs(start: Candidate, best: Candidate) -> list[ParamDiff]:
     """One HTML side-by-side diff per parameter (context lines only around changes)."""
-    maker = difflib.HtmlDiff(tabsize=4, wrapcolumn=80)
+    maker = difflib.HtmlDiff(tabsize=4, wrapcolumn=62)  # two columns of ~62 monospace characters fit the page
     out = []
     for name in list(dict.fromkeys([*start.values, *best.values])):
         a, b = start.values.get(name, ""), best.values.get(name, "")
