@@ -6,7 +6,8 @@ feedback); a reply that is not a valid verdict scores 0 with feedback saying so,
 trainable instruction.
 
 Run:  python examples/08_llm_judge.py [--quick]
-With the embedded 135M model both the writer and the judge are weak; the example prints the verdicts.
+With the embedded 135M model both the writer and the judge are weak: the judge's replies are often not
+valid verdicts even after the repair turn, so they score 0 and say why; the example prints the verdicts.
 """
 
 from __future__ import annotations
