@@ -28,7 +28,8 @@ class PromptLog:
     """Passes calls to an LM and keeps the prompts, to show what the mutation read (at most ``cap`` calls)."""
 
     def __init__(self, lm: Any, cap: int) -> None:
-        self.lm, self.cap, self.prompts = lm, cap, []
+        self.lm, self.cap = lm, cap
+        self.prompts: list[str] = []
         self.model = lm.model
 
     @property
