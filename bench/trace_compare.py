@@ -64,10 +64,12 @@ def ensure_traceopt_python(explicit: str | None) -> str:
 
 
 def run_workload(
-    impl: str, python: str, workload: str, sizes: dict[str, str], timeout: float, mem_limit_mb: int
+    impl: str, python: str, workload: str, sizes: dict[str, str], timeout: float, mem_limit_mb: int,
+    clock: str = "wall",
 ) -> dict[str, Any]:
     """One workload in a fresh interpreter; a timeout or crash becomes the recorded result."""
-    cmd = [python, "-I", str(WORKLOADS_PY), workload, "--n", sizes["n"], "--backward-n", sizes["backward_n"]]
+    cmd = [python, "-I", str(WORKLOADS_PY), workload, "--n", sizes["n"], "--backward-n", sizes["backward_n"],
+           "--clock", clock]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     if impl == "ours":
         cmd.remove("-I")  # -I would drop PYTHONPATH; cwd and the path below make the repo importable
@@ -106,7 +108,7 @@ def run_workload(
     except (json.JSONDecodeError, IndexError):
         return {"ok": False, "error": "bad output", "stdout": proc.stdout[-2000:], "wall_s": wall}
     result = report["workloads"][workload]
-    result["_meta"] = {k: report[k] for k in ("python", "opto_file", "recursion_limit")} | {"wall_s": wall}
+    result["_meta"] = {k: report.get(k) for k in ("python", "opto_file", "recursion_limit", "clock")} | {"wall_s": wall}
     return result
 
 
@@ -283,6 +285,8 @@ def to_markdown(report: dict[str, Any]) -> str:
         f"Command: `{report['command']}`",
         "",
     ]
+    if report.get("clock") == "cpu":
+        lines += ["Times are each run's CPU time (`--clock cpu`: `time.process_time`), not wall time.", ""]
     reused = report.get("traceopt_reused_from")
     if reused:
         lines += [f"trace-opt's figures are reused from `{reused['file']}` (measured {reused['when']}), "
@@ -358,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mem-limit-mb", type=int, default=6144, help="address-space cap per run (0: none)")
     parser.add_argument("--rounds", type=int, default=3,
                         help="overhead workloads: alternate the two sides this many times, keep each side's best")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="time with wall time, or with each run's CPU time (when other processes load the machine)")
     parser.add_argument("--out", type=Path, help="result JSON (default: see --update-tracked)")
     add_arguments(parser)
     parser.add_argument("--markdown", type=Path, help="also write the table (markdown) here")
@@ -391,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(rounds):
             for side, python in sides.items():
                 print(f"[{side}] {workload} ...", file=sys.stderr, flush=True)
-                res = run_workload(side, python, workload, sizes, args.timeout, args.mem_limit_mb)
+                res = run_workload(side, python, workload, sizes, args.timeout, args.mem_limit_mb, args.clock)
                 results[side][workload] = _best_of(results[side].get(workload), res)
     rows = compare(results["ours"], results["traceopt"], sizes)
     report = {
@@ -399,6 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "sizes": sizes,
         "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "clock": args.clock,
         "rows": rows,
         "traceopt_reused_from": reused,
         "ours": results["ours"],
