@@ -38,7 +38,7 @@ COMMANDS: dict[str, Command] = {
     "report": Command("opto.cli.report", "write the static HTML report of a run store (run.db -> run.html)"),
     "evolve": Command("opto.cli.evolve", "evolve a function's code with a population search"),
     "resume": Command("opto.cli.resume", "resume an `opto evolve` run from its store"),
-    "demo": Command("opto.cli.demo", "the main job, offline: evolve a bin-packing heuristic, train, report"),
+    "demo": Command("opto.cli.demo", "the main job offline: evolve a heuristic, train, report"),
     "train": Command("opto.cli.train", "train a traced model's parameters on a dataset (or --dry-run to plan it)"),
 }
 
