@@ -2,7 +2,7 @@
 
 trace-opt's tutorials call ``opto.trace.utils.render_opt_step(i, optimizer)`` in notebooks. It reads
 ``optimizer.log[i]`` and ``optimizer.summary_log[i]``. Shown with IPython when it is installed; without
-IPython the HTML is returned, so a script gets the text instead of trace-opt's ImportError.
+IPython it prints the same parts as text and returns the HTML (trace-opt raised ImportError there).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def _card(label: str, sub: str, body: str, colour: str, border: str, pre: bool =
 
 def render_opt_step(step_idx: int, optimizer: Any, no_trace_graph: bool = False,
                     no_improvement: bool = False) -> str | None:
-    """Show step ``step_idx`` of ``optimizer`` with IPython (None, as trace-opt); without IPython, the HTML."""
+    """Show step ``step_idx`` of ``optimizer`` with IPython (None, as trace-opt); without it, print text, return HTML."""
     log = getattr(optimizer, "log", None) or []
     summaries = getattr(optimizer, "summary_log", None) or []
     if not -len(log) <= step_idx < len(log) or not -len(summaries) <= step_idx < len(summaries):
@@ -73,7 +73,11 @@ def render_opt_step(step_idx: int, optimizer: Any, no_trace_graph: bool = False,
     page = "\n".join(parts)
     try:
         from IPython.display import HTML, display  # type: ignore[import-not-found]
-    except ImportError:
+    except ImportError:  # a plain script: the same four parts as text
+        text = [] if no_trace_graph else [f"Trace Graph g{idx}:\n{graph}"]
+        text += [f"Feedback f{idx}: {feedback}", f"Reasoning r{idx + 1}: {reasoning}"]
+        text += [] if no_improvement else [f"Improvement a{idx + 1}:\n{improvement}"]
+        print("\n\n".join(text))
         return page
     display(HTML(page))
     return None
