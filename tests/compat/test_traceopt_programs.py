@@ -117,3 +117,40 @@ def test_greeting_example(run_program) -> None:
     optimizer_calls = [r for r in lm.requests if is_optimizer_call(r)]
     assert len(optimizer_calls) == 3
     assert re.findall(r"call_llm\d* = call_llm\(", str(optimizer_calls[0].messages[-1]["content"])).__len__() == 2
+
+
+def _error_model(request):
+    name, (_, value) = next(iter(variables(request).items()))
+    fb = feedback(request)
+    if "greater than 0.1" in fb:
+        return reply({name: 0.2}, "The input must be greater than 0.1.")
+    assert fb == "Minimize the objective."
+    return reply({name: round(float(value) - 0.05, 2)}, "(a+1)**2 falls as a falls towards -1.")
+
+
+def test_error_handling_tutorial(run_program, capsys) -> None:
+    ns, lm = run_program("error_handling.py", _error_model)
+    out = capsys.readouterr().out
+    assert "Iter 0, Failed, Parameter -1.0" in out and "Success, Parameter: 0.2" in out
+    first = ns["first_optimizer"].log[0]["user_prompt"]
+    assert "func_with_input_checking" in first and "(ValueError) Input must be greater than 0.1" in first
+    # the constrained loop: rejected by the check, then descending, then the check fails again at 0.05
+    assert "Iter 0, Not satisfying constraint, Parameter -1.0" in out
+    assert "Iter 1, Objective 1.44, Parameter 0.2" in out and "Iter 3, Objective 1.21" in out
+    assert "Iter 4, Not satisfying constraint, Parameter 0.05" in out
+    log = ns["optimizer"].log
+    assert len(log) == 10 and [e["applied"]["float0"] for e in log[:4]] == [0.2, 0.15, 0.1, 0.05]
+    assert "Computes (a+1)**2." in log[1]["user_prompt"]
+    # memory_size=5: the earlier rounds, the failed check's message among them, are in later prompts
+    assert '"feedback": "(ValueError) Input must be greater than 0.1"' in log[3]["user_prompt"]
+
+
+NOTEBOOK_LOSSES = [1.5, 1.12, 0.8122, 0.562882, 0.360934, 0.197357, 0.064859, 0.044348, 0.062791, 0.046179]
+
+
+def test_custom_optimizers_tutorial(run_program) -> None:
+    ns, lm = run_program("custom_optimizers.py", lambda r: "unused")
+    assert lm.requests == []
+    # both custom optimizers reproduce the notebook's (torch) loss sequence
+    for losses in (ns["losses_v1"], ns["losses_v2"]):
+        assert [round(v, 4) for v in losses] == [round(v, 4) for v in NOTEBOOK_LOSSES]
