@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -53,22 +54,52 @@ def run(tree: Path, workloads: list[str], n: str, clock: str) -> dict[str, Any]:
     return report["workloads"]
 
 
-def best(runs: list[dict[str, Any]], workload: str, key: str, n: str) -> float | None:
-    values = [r[workload]["sizes"][n].get(key) for r in runs if workload in r]
-    values = [v for v in values if v is not None]
-    return min(values) if values else None
+def values(runs: list[dict[str, Any]], workload: str, key: str, n: str) -> list[float]:
+    found = [r[workload]["sizes"][n].get(key) for r in runs if workload in r]
+    return sorted(v for v in found if v is not None)
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(b / a, 3) if a and b else None
+
+
+def table(report: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
+    """Rows (best and median of each side) and their markdown."""
+    n = report["n"]
+    rows = []
+    for workload, key in METRICS:
+        a, b = values(report["runs"]["base"], workload, key, n), values(report["runs"]["new"], workload, key, n)
+        best_a, best_b = (a[0] if a else None), (b[0] if b else None)
+        med_a = round(statistics.median(a), 5) if a else None
+        med_b = round(statistics.median(b), 5) if b else None
+        rows.append({"workload": workload, "n": int(n), "metric": key, "base_best": best_a, "new_best": best_b,
+                     "best_ratio": _ratio(best_a, best_b), "base_median": med_a, "new_median": med_b,
+                     "median_ratio": _ratio(med_a, med_b)})
+    lines = [f"Base {report['base']} vs {report['new']}, {report['rounds']} interleaved rounds, "
+             f"{'CPU' if report['clock'] == 'cpu' else 'wall'} time, measured {report['when']}.", "",
+             "| workload | N | metric | base best | new best | new / base | base median | new median | new / base |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['workload']} | {r['n']} | {r['metric']} | {r['base_best']} | {r['new_best']} | "
+              f"{r['best_ratio']} | {r['base_median']} | {r['new_median']} | {r['median_ratio']} |" for r in rows]
+    return rows, "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--base-rev", required=True, help="git revision to compare against (e.g. HEAD~3)")
+    parser.add_argument("--base-rev", default="HEAD", help="git revision to compare against (e.g. HEAD~3)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--n", default="10000", help="size for every workload")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="cpu")
     parser.add_argument("--markdown", type=Path)
     parser.add_argument("--out", type=Path)
     add_arguments(parser)
+    parser.add_argument("--from-json", type=Path, help="only re-render the table of an earlier run")
     args = parser.parse_args(argv)
+    if args.from_json:
+        earlier = json.loads(args.from_json.read_text())
+        earlier.setdefault("n", args.n)
+        print(table(earlier)[1])
+        return 0
     workloads = sorted({w for w, _ in METRICS})
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
                           check=True).stdout.strip()
@@ -81,23 +112,14 @@ def main(argv: list[str] | None = None) -> int:
             for side, tree in (("base", base), ("new", REPO)):
                 print(f"round {i + 1}/{args.rounds}: {side}", file=sys.stderr, flush=True)
                 runs[side].append(run(tree, workloads, args.n, args.clock))
-    rows = []
-    for workload, key in METRICS:
-        a, b = best(runs["base"], workload, key, args.n), best(runs["new"], workload, key, args.n)
-        ratio = round(b / a, 3) if a and b else None
-        rows.append({"workload": workload, "n": int(args.n), "metric": key, "base": a, "new": b, "new_over_base": ratio})
     report = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "base": f"{args.base_rev} ({base_sha})",
-              "new": f"working tree at {head}", "clock": args.clock, "rounds": args.rounds, "rows": rows,
+              "new": f"working tree at {head}", "clock": args.clock, "rounds": args.rounds, "n": args.n,
               "runs": runs}
+    rows, text = table(report)
+    report["rows"] = rows
     out = args.out or output_path(RESULTS, args.update_tracked)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
-    lines = [f"Base {report['base']} vs {report['new']}, best of {args.rounds} interleaved rounds, "
-             f"{'CPU' if args.clock == 'cpu' else 'wall'} time, measured {report['when']}.", "",
-             "| workload | N | metric | base | new | new / base |", "|---|---|---|---|---|---|"]
-    lines += [f"| {r['workload']} | {r['n']} | {r['metric']} | {r['base']} | {r['new']} | {r['new_over_base']} |"
-              for r in rows]
-    text = "\n".join(lines) + "\n"
     print(text)
     if args.markdown:
         args.markdown.write_text(text)
