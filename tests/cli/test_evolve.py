@@ -176,3 +176,14 @@ def test_help_lists_evolve_and_resume(capsys) -> None:
         cli.main(["evolve", "--help"])
     out = capsys.readouterr().out
     assert "--objective" in out and "--lm" in out and textwrap.dedent("--executor") in out
+
+
+@pytest.mark.integration
+def test_evolve_on_the_ray_executor(task: Path, capsys, monkeypatch) -> None:
+    pytest.importorskip("ray")
+    monkeypatch.chdir(task)
+    rc = cli.main(evolve_args(task, "ray.db", "--operators", "ast_perturb", "--executor", "ray", budget=6))
+    assert rc == 0, capsys.readouterr().err
+    assert best_of(task / "ray.db")[0] > -5.0  # the seed's f(3) = 5 scores -5
+    with RunStore.open(task / "ray.db", readonly=True) as store:
+        assert store.info().config["cli"]["executor"] == "ray"
