@@ -2,7 +2,7 @@
 
     opto evolve examples/binpacking/heuristic.py --function priority \
         --objective binpacking_task:evaluate --heldout '"test"' --budget 200 --workers 2 \
-        --store runs/binpacking.db --config examples/binpacking/evolve.toml
+        --store binpacking.db --config examples/binpacking/evolve.toml
 
 It is best fit (5.37 % over the L1 bound on OR3, 3.98 % on Weibull 5k), written with extra
 terms whose weights start at zero, so that operators without an LLM (literal perturbation,

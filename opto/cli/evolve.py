@@ -186,7 +186,7 @@ def execute(settings: dict[str, Any], run_only: dict[str, Any]) -> int:
     options = {"timeout_s": settings["timeout"], "extra_sys_path": here}
     try:
         store = RunStore.open(settings["store"], config=run_config(opt, settings), seed=opt.config.seed)
-    except StoreError as err:
+    except (StoreError, OSError) as err:  # a locked/foreign/mismatched store, or a missing folder
         print(f"opto evolve: {err}", file=sys.stderr)
         return 2
     with store:

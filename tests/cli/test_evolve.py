@@ -107,6 +107,10 @@ def test_bad_settings_exit_2_naming_the_fix(task: Path, capsys) -> None:
     bad_objective[bad_objective.index("tiny_objective:score")] = "nowhere_module:score"
     assert cli.main(bad_objective) == 2
     assert "cannot import module 'nowhere_module'" in capsys.readouterr().err
+    no_folder = evolve_args(task, "x.db")
+    no_folder[no_folder.index(str(task / "x.db"))] = str(task / "nowhere" / "x.db")
+    assert cli.main(no_folder) == 2
+    assert "does not exist; create it first" in capsys.readouterr().err
     assert cli.main(["resume", str(task / "missing.db")]) == 2
     assert "no run store" in capsys.readouterr().err
 
