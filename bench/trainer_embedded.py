@@ -9,6 +9,7 @@ examples/data/sentiment.json. Each (optimizer, task) is trained ``--runs`` times
 - usable: the model call succeeded and the reply could be read (no whole-reply rejection);
 - applied: at least one suggested value passed the optimizer's checks and was applied;
 - improved: applied, and the validation score after the step beat the score before it.
+``outcomes`` counts what became of the replies (applied, the first rejection reason, no suggestion).
 
     .venv/bin/python bench/trainer_embedded.py [--runs 4 --steps 4 --tasks numeric,sentiment --max-tokens 300]
 """
@@ -72,6 +73,18 @@ def usable(entry: dict[str, Any]) -> bool:
     return not any(r.get("param") is None for r in entry.get("rejected", []))
 
 
+def why(entry: dict[str, Any]) -> str:
+    """One line on what became of the reply (for the figures' notes)."""
+    if entry.get("model_error"):
+        return f"model error: {entry['model_error']}"[:160]
+    if entry.get("applied"):
+        return "applied"
+    reasons = [str(r.get("reason", "")) for r in entry.get("rejected", [])]
+    if reasons:
+        return ("rejected: " + reasons[0])[:160]
+    return "terminate" if entry.get("terminate") else "no suggestion"
+
+
 def one_run(name: str, cls: Any, task: str, lm: Any, seed: int, steps: int, max_tokens: int) -> dict[str, Any]:
     model, train_set, guide, val_set = TASKS[task](lm)
     opt = cls(model.parameters(), lm=lm, max_tokens=max_tokens, temperature=0.7, seed=seed)
@@ -83,7 +96,7 @@ def one_run(name: str, cls: Any, task: str, lm: Any, seed: int, steps: int, max_
     for i, entry in enumerate(opt.log[: len(scores) - 1]):
         applied = bool(entry.get("applied"))
         rows.append({"usable": usable(entry), "applied": applied,
-                     "improved": applied and scores[i + 1] > scores[i]})
+                     "improved": applied and scores[i + 1] > scores[i], "why": why(entry)})
     return {"optimizer": name, "task": task, "seed": seed, "steps": rows, "scores": scores,
             "seconds": round(time.perf_counter() - t0, 1)}
 
@@ -96,6 +109,15 @@ def per_step(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out.append({"step": t + 1, "runs": len(at),
                     **{k: round(sum(s[k] for s in at) / len(at), 3) for k in ("usable", "applied", "improved")}})
     return out
+
+
+def outcome_counts(steps: list[dict[str, Any]]) -> dict[str, int]:
+    """How often each kind of outcome happened, with rejection reasons cut to their first clause."""
+    counts: dict[str, int] = {}
+    for step in steps:
+        key = step["why"].split(";")[0].split(" (")[0][:90]
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
 def main() -> int:
@@ -123,6 +145,7 @@ def main() -> int:
             "overall": {k: round(sum(s[k] for s in steps) / max(len(steps), 1), 3)
                         for k in ("usable", "applied", "improved")},
             "replies": len(steps),
+            "outcomes": outcome_counts(steps),
             "best_over_start": sum(max(r["scores"]) > r["scores"][0] for r in group),
             "runs": len(group),
         }
