@@ -4,5 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --all
 .venv/bin/ruff check opto tests bench examples
+.venv/bin/mypy   # [tool.mypy] in pyproject.toml: all of opto/, zero errors
 bash scripts/docs.sh   # the docs site, --strict (docs/, mkdocs.yml)
 .venv/bin/python -m pytest -q "$@"
