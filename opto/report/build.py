@@ -22,7 +22,7 @@ import jinja2
 
 from opto.report import plots
 from opto.report.data import RunData, load_run
-from opto.report.graphs import draw
+from opto.report.graphs import draw, summary_dot
 from opto.report.lineage import diffs, lineage, lineage_digraph
 from opto.report.stats import failure_table, gate_table, heldout_table, operator_table, pareto_table
 from opto.report.timeline import call_tokens, curves
@@ -251,12 +251,25 @@ def _steps(run: RunData, folder: Path) -> dict[str, Any]:
         applied: dict[str, Any] = d["applied"] if isinstance(d.get("applied"), dict) else {}
         rejected = [r for r in d.get("rejected") or [] if isinstance(r, dict)]
         graph: plots.Image | str | None = None
+        source: str | None = None
         if isinstance(d.get("graph_dot"), str) and d["graph_dot"].strip():
+            source = d["graph_dot"]
+        elif d.get("graph") is not None:
+            try:
+                source = summary_dot(d["graph"])
+            except ValueError as err:
+                graph = f"not drawn: {err}"
+        if source is not None:
             if drawn < MAX_STEP_GRAPHS:
-                graph = draw(d["graph_dot"], f"step_{n:04d}", f"Trace graph of step {d.get('step', n)}", folder)
+                graph = draw(source, f"step_{n:04d}", f"Trace graph of step {d.get('step', n)}", folder)
                 drawn += 1
             else:
-                graph = f"not drawn: only the first {MAX_STEP_GRAPHS} steps' graphs are drawn (DOT is in the store)"
+                graph = f"not drawn: only the first {MAX_STEP_GRAPHS} steps' graphs are drawn (the graph is in the store)"
+        if (isinstance(graph, plots.Image) and isinstance(d.get("graph"), dict) and d["graph"].get("truncated")):
+            total = d["graph"].get("total_nodes")
+            graph_note = f"only the {len(d['graph'].get('nodes') or [])} nodes nearest the output of {total} are shown"
+        else:
+            graph_note = graph if isinstance(graph, str) else ""
         score = d.get("score")
         steps.append({
             "step": d.get("step", n), "epoch": d.get("epoch"), "candidate_id": d.get("candidate_id"),
@@ -266,7 +279,7 @@ def _steps(run: RunData, folder: Path) -> dict[str, Any]:
             "note": str(d.get("note") or ""), "prompt": _text(d.get("prompt") or ""),
             "reply": _text(d.get("reply") or ""),
             "image": graph if isinstance(graph, plots.Image) else None,
-            "graph_note": graph if isinstance(graph, str) else "",
+            "graph_note": graph_note,
         })
     series = [(int(s["step"]) if isinstance(s["step"], int) else i, s["score"], bool(s["applied"]))
               for i, s in enumerate(steps)]

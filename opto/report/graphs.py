@@ -7,9 +7,38 @@ page instead of an error: the rest of the report is still worth having.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import networkx as nx
 
 from opto.report.plots import Image
-from opto.viz import GraphvizNotFoundError, run_dot
+from opto.viz import GraphvizNotFoundError, run_dot, text_lines, to_digraph
+
+_LINES, _LINE_WIDTH = 12, 72  # a multi-line value (code, a prompt) is drawn as its first lines
+
+
+def summary_dot(summary: Any) -> str:
+    """DOT text of a trainer step's ``graph`` (opto.trace.summary's description), drawn as opto.viz draws traces.
+
+    Raises ValueError naming what is wrong when the description is not one (a run store can hold anything).
+    """
+    if not isinstance(summary, dict) or not isinstance(summary.get("nodes"), list):
+        raise ValueError("a step's graph must be a dict with a 'nodes' list (see opto.trace.summary)")
+    graph = nx.DiGraph()
+    for node in summary["nodes"]:
+        if not isinstance(node, dict) or not isinstance(node.get("name"), str):
+            raise ValueError(f"a graph node must be a dict with a 'name', got {node!r:.80}")
+        value = str(node.get("value", ""))
+        lines = "\n".join(text_lines(value, _LINES, _LINE_WIDTH)) if "\n" in value.strip("\n") else ""
+        graph.add_node(node["name"], kind=str(node.get("kind", "op")), name=node["name"],
+                       op=str(node.get("op") or ""), value=value, lines=lines,
+                       description=str(node.get("description", "")), trainable=bool(node.get("trainable")))
+    for edge in summary.get("edges") or []:
+        if (isinstance(edge, (list, tuple)) and len(edge) == 2 and edge[0] in graph and edge[1] in graph):
+            graph.add_edge(edge[0], edge[1])
+    if not nx.is_directed_acyclic_graph(graph):
+        raise ValueError("a step's graph has a cycle; a trace graph never does")
+    return to_digraph(graph).source
 
 
 def draw(source: str, name: str, title: str, folder: Path, timeout: float = 60.0) -> Image | str:

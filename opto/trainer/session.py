@@ -14,6 +14,7 @@ from typing import Any
 
 from opto.trace.bundle import bundle
 from opto.trace.nodes import Node
+from opto.trace.summary import graph_summary
 from opto.trainer.budget import Spent, TrainBudget, check_counted
 from opto.trainer.dataset import Dataset, Example
 from opto.trainer.evaluation import Evaluator, Run, SplitScore
@@ -125,6 +126,7 @@ class Session:
             self._step_event(parent_id, None, runs, {}, [], "no traced output to send feedback to")
             return None
         check_counted(self.budget, self.spent, proposals=1)
+        graph = _graph(target)  # before backward, which may free what the graph holds
         opt = self.optimizer
         opt.zero_feedback()
         kw: dict[str, Any] = {"retain_graph": True} if retain_graph else {}
@@ -139,11 +141,11 @@ class Session:
         values = {**parent_values, **update}
         changed = {k: v for k, v in update.items() if parent_values.get(k) != v}
         if not changed:
-            self._step_event(parent_id, None, runs, {}, log, "the optimizer proposed no change")
+            self._step_event(parent_id, None, runs, {}, log, "the optimizer proposed no change", graph)
             return None
         call_id = (log[-1].get("call_id") or None) if log else None
         child = self.candidate(values, [parent_id], meta=_meta(log), llm_call_id=call_id)
-        self._step_event(parent_id, child, runs, changed, log, None)
+        self._step_event(parent_id, child, runs, changed, log, None, graph)
         return Proposal(parent_id, child, values, changed, log)
 
     def apply(self, proposal: Proposal) -> None:
@@ -151,7 +153,7 @@ class Session:
         self.optimizer.update(self.params.by_node(proposal.update))
 
     def _step_event(self, parent: str, child: str | None, runs: Sequence[Run], applied: Values,
-                    log: list[dict[str, Any]], note: str | None) -> None:
+                    log: list[dict[str, Any]], note: str | None, graph: dict[str, Any] | None = None) -> None:
         last = log[-1] if log else {}
         data: dict[str, Any] = {
             "step": self.step, "epoch": self.epoch, "parent_id": parent, "candidate_id": child,
@@ -162,7 +164,17 @@ class Session:
         }
         if note:
             data["note"] = note
+        if graph is not None:
+            data["graph"] = graph
         self.recorder.event("step", data)
+
+
+def _graph(target: Node) -> dict[str, Any] | None:
+    """The step's trace graph for the run store (opto.trace.summary), or None if it cannot be described."""
+    try:
+        return graph_summary(target)
+    except Exception:  # noqa: BLE001 - a picture for the report must never stop a training run
+        return None
 
 
 def _takes_score(optimizer: Any) -> bool:

@@ -74,3 +74,8 @@ def test_report_of_a_real_training_run(tmp_path: Path) -> None:
     assert "Training steps" in text and "2 steps" in text
     applied = sum(1 for e in load_run(tmp_path / "train.db").events_of("step") if e.data.get("applied"))
     assert applied >= 1 and f"2 steps, {applied} with an update applied" in text
+    # each step's trace graph (stored by the trainer as a JSON description) is drawn by graphviz
+    assert html.count('alt="Trace graph of step') == 2
+    svg = (tmp_path / "train_files" / "step_0000.svg").read_text()
+    assert "batch_outputs" in svg and "k:" in svg
+    assert (tmp_path / "train_files" / "step_0001.png").stat().st_size > 0
