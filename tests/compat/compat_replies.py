@@ -43,7 +43,8 @@ def variables(request: Request) -> dict[str, tuple[str, str]]:
     matches = list(_ENTRY.finditer(body))
     for i, m in enumerate(matches):
         end = matches[i + 1].start() if i + 1 < len(matches) else len(body)
-        out[m.group("name")] = (m.group("type"), body[m.end():end].rstrip("\n"))
+        value = body[m.end():end].rstrip("\n")
+        out[m.group("name")] = (m.group("type"), value if m.group("type") == "code" else value.split("\n")[0])
     return out
 
 

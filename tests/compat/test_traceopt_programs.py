@@ -34,9 +34,10 @@ Not covered, and why:
 
 from __future__ import annotations
 
+import json
 import re
 
-from compat_replies import feedback, is_optimizer_call, named, reply, variables
+from compat_replies import feedback, is_optimizer_call, named, reply, user_text, variables
 
 import opto
 
@@ -154,3 +155,83 @@ def test_custom_optimizers_tutorial(run_program) -> None:
     # both custom optimizers reproduce the notebook's (torch) loss sequence
     for losses in (ns["losses_v1"], ns["losses_v2"]):
         assert [round(v, 4) for v in losses] == [round(v, 4) for v in NOTEBOOK_LOSSES]
+
+
+POSTPROCESS = 'def postprocess(self, answer):\n    """Normalize the model\'s answer."""\n    return answer.strip().lower()\n'
+
+
+def _agent_model(request):
+    if not is_optimizer_call(request):
+        return " Paris " if "France" in str(request.messages[-1]["content"]) else "Four"
+    if feedback(request) == "Correct":
+        return "TERMINATE"
+    return reply({named(request, "def postprocess"): POSTPROCESS}, "The answers must be lowercase.")
+
+
+def test_model_agent_with_memory(run_program, capsys) -> None:
+    ns, lm = run_program("model_agent.py", _agent_model)
+    optimizer = ns["optimizer"]
+    assert len(optimizer.log) == 4 and len(optimizer.summary_log) == 4
+    assert optimizer.log[0]["applied"] and [e["terminate"] for e in optimizer.log[1:]] == [True] * 3
+    with opto.context(lm=lm):
+        assert ns["agent"]("What is the capital of France?").data == "paris"
+    # memory_size=3: the first round's variables and feedback are shown in the second prompt
+    second = optimizer.log[1]["user_prompt"]
+    assert "Earlier rounds" in second and "\"feedback\": \"Expected the lowercase answer 'paris', got 'Paris'\"" in second
+    assert "4 problem instances logged" in capsys.readouterr().out
+
+
+def _numeric_any(request):
+    text = user_text(request)
+    if "Give feedback for these inputs" in text:  # TextGrad's per-node gradient calls
+        names = text.rsplit("Give feedback for these inputs:", 1)[1].split(",")
+        return json.dumps({n.strip(): "Make it larger: bar negates and doubles x, so lower x." for n in names})
+    name, (_, value) = next(iter(variables(request).items()))
+    return reply({name: float(value) - 5})
+
+
+def test_optoprime_multi_opro_textgrad(run_program) -> None:
+    ns, lm = run_program("other_optimizers.py", _numeric_any)
+    results = ns["results"]
+    assert set(results) == {"OptoPrimeMulti", "OPRO", "TextGrad"}
+    for name, (x, steps, optimizer) in results.items():
+        assert (x, steps) == (-6.0, 1), name  # one step reached "Success." (output 132)
+        assert optimizer.log[0]["applied"] == {"float0": -6.0}
+    multi = results["OptoPrimeMulti"][2]
+    temps = sorted(r.temperature for r in lm.requests if r.temperature is not None)
+    assert len(multi.candidates) == 3 and temps[0] == 0.0 and temps[-1] == 1.3
+    assert "Make it larger" in results["TextGrad"][2].log[0]["user_prompt"]
+
+
+def test_utils_and_tracing(run_program) -> None:
+    ns, _ = run_program("utils_and_tracing.py", lambda r: "unused")
+    assert ns["z"].data == ns["z2"].data == 1 / 3 and ns["untraced"].data == 2
+    assert ns["untraced"].parents == [] and type(ns["graph"]).__name__ == "Digraph"
+    assert type(ns["feedback_graph"]).__name__ == "TraceGraph"
+    assert ns["feedback_graph"].user_feedback == "make it bigger"
+    assert ns["escaped"] == r'{"name": "Simple \"quote\"", "value": "Another \"quote\""}'
+    assert json.loads(ns["escaped"]) == {"name": 'Simple "quote"', "value": 'Another "quote"'}
+    assert ns["cleaned"] == '{"name": "ab", "value": "c"}'
+
+
+def test_llm_classes(run_program, monkeypatch, capsys) -> None:
+    from opto.llm.testing import StubServer
+
+    calls = []
+
+    def chat(**kwargs):
+        calls.append(kwargs)
+        content = reply({"float0": 5.0}) if len(calls) == 1 else "TERMINATE"
+        return {"choices": [{"message": {"content": content}}]}  # a plain dict, as many clients give
+
+    with StubServer(reply="hi from the server") as server:
+        monkeypatch.setenv("TRACE_CUSTOMLLM_URL", server.base_url)
+        monkeypatch.setenv("TRACE_CUSTOMLLM_MODEL", "served-model")
+        monkeypatch.setenv("TRACE_CUSTOMLLM_API_KEY", "sk-proxy")
+        ns, lm = run_program("llm_classes.py", lambda r: "unused", chat=chat)
+        assert server.bodies[-1]["model"] == "served-model" and server.bodies[-1]["max_tokens"] == 10
+    assert ns["x"].data == 5.0 and len(calls) == 2
+    assert calls[0]["response_format"] == {"type": "json_object"}
+    assert "hi from the server" in capsys.readouterr().out
+    assert ns["llm"].model_name == "served-model"
+    assert ns["default_llm"].lm is lm  # LLM() resolves like the rest of opto (here: the context's model)
