@@ -33,6 +33,8 @@ def check_value(current: Any, value: Any, *, is_code: bool, fence_required: bool
 def convert(current: Any, value: Any) -> Any:
     """``value`` as the type of ``current``; raises Rejected naming the expected type."""
     target = type(current)
+    if isinstance(value, float) and not math.isfinite(value):  # JSON's NaN/Infinity arrive as floats
+        raise Rejected(f"{value!r} is not a finite number")
     if current is None or isinstance(value, target) and not (target is int and isinstance(value, bool)):
         return value
     kind = target.__name__
