@@ -2,7 +2,7 @@
 
 The stub answers OptoPrime's prompts with a small, valid suggestion and the programs' own calls with a
 fixed word, so this checks the examples' wiring (configured API model path, trainer, printing), not
-what a real model achieves; the embedded-model runs are in test_examples_embedded.py.
+what a real model achieves; 02 and 03 also run on the embedded model in tests/test_examples.py.
 """
 
 from __future__ import annotations
