@@ -88,7 +88,7 @@ def extract_json(text: str, want: Literal["object", "any"] = "object") -> Any:
         raise ValueError(f"expected text, got {type(text).__name__}")
     for cand in _candidates(text):
         try:
-            return _unwrap_string(json.loads(cand))
+            return _unwrap_string(json.loads(cand, strict=False))  # raw newlines in strings: common in LLM JSON
         except (ValueError, RecursionError):
             continue
     budget = [max(_SCAN_BUDGET_FACTOR * len(text), _SCAN_BUDGET_MIN)]
@@ -113,7 +113,7 @@ def _scan(text: str, starts: re.Pattern[str], budget: list[int]) -> Any:
     Together they give what a left-to-right scan would, but a value at the end of a long, bracket-heavy
     text is still found when ``budget[0]`` (characters the decoder may still read) runs out first.
     """
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(strict=False)
     positions = [m.start() for m in starts.finditer(text)]
     lo, hi = 0, len(positions) - 1
     right: tuple[int, Any] | None = None  # (start, value) of the leftmost success from the right

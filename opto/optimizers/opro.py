@@ -76,7 +76,8 @@ class OPRO(OptoPrime):
         self.history = self.history[-self.max_history:] if self.max_history > 0 else []
         system = self.format.fill(self.format.output_format)
         user = self._user_prompt(trainable)
-        prompt = prompts.Prompt(system=system, user=user, tokens=self.count_tokens(system + user), trimmed={})
+        prompt = prompts.Prompt(system=system, user=user, tokens=self.count_tokens(system + user), trimmed={},
+                                variables=tuple(p.py_name for p in trainable))
         if verbose not in (False, "output"):
             print("Prompt\n", system + user)
         entry: dict[str, Any] = {"step": self.steps, "system_prompt": system, "prompt": user, "user_prompt": user,

@@ -24,7 +24,7 @@ from opto.optimizers.memory import RejectionMemory, RoundMemory, jsonable
 from opto.optimizers.optimizer import Optimizer
 from opto.optimizers.problem import DEFAULT_VALUE_LIMIT, Problem, is_code_name, render, shorten, summarize
 from opto.optimizers.prompt_format import PromptFormat, resolve_format
-from opto.optimizers.reply import OptimizerReply, ParsedReply, parse
+from opto.optimizers.reply import OptimizerReply, ParsedReply, for_variables, parse
 from opto.trace.nodes import ParameterNode
 
 
@@ -39,6 +39,9 @@ class OptoPrime(Optimizer):
     max_prompt_tokens: cap on the whole prompt; #Others is trimmed first (None: no cap).
     structured: ask for the reply through the LLM layer's schema support (JSON layout only).
     rejected_memory_size: rejected proposals remembered (shown to the model, refused if repeated).
+    compact_reply: the reply schema puts ``suggestion`` before a reasoning of at most
+        ``max_reasoning_chars``, so a small model's reply that runs out of tokens still carries the values;
+        None: on for the in-process model (LocalLM), off (reasoning first, uncapped) for the others.
     """
 
     def __init__(
@@ -63,6 +66,8 @@ class OptoPrime(Optimizer):
         temperature: float | None = None,
         seed: int | None = None,
         count_tokens: Callable[[str], int] = prompts.estimate_tokens,
+        compact_reply: bool | None = None,
+        max_reasoning_chars: int = 400,
         **kwargs: Any,
     ) -> None:
         super().__init__(parameters, lm, *args, llm=llm, propagator=propagator, **kwargs)
@@ -78,6 +83,8 @@ class OptoPrime(Optimizer):
         self.temperature = temperature
         self.seed = seed
         self.count_tokens = count_tokens
+        self.compact_reply = compact_reply
+        self.max_reasoning_chars = max_reasoning_chars
         self.memory = RoundMemory(memory_size)
         self.rejections = RejectionMemory(rejected_memory_size)
         self.steps = 0
@@ -183,12 +190,26 @@ class OptoPrime(Optimizer):
         """The Request for ``prompt`` (``settings`` override temperature, seed, n, ...)."""
         from opto.llm import Request
 
-        fields: dict[str, Any] = dict(max_tokens=self.max_tokens, temperature=self.temperature, seed=self.seed,
-                                      schema=OptimizerReply if self.structured else None,
-                                      json_mode=self.format.layout == "json" and not self.structured)
+        schema = self.reply_schema(prompt.variables) if self.structured else None
+        max_tokens = self.max_tokens
+        if schema is not None:  # room for every value the schema requires, whatever max_tokens says
+            max_tokens = max(max_tokens, _reply_tokens(schema.model_json_schema(), self._values(prompt.variables)))
+        fields: dict[str, Any] = dict(max_tokens=max_tokens, temperature=self.temperature, seed=self.seed,
+                                      schema=schema, json_mode=self.format.layout == "json" and not self.structured)
         fields.update(settings)
         messages = ({"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user})
         return Request(messages=messages, **fields)
+
+    def reply_schema(self, names: Collection[str] = ()) -> type[OptimizerReply]:
+        """The reply model for a prompt showing ``names`` (all trainable parameters when empty)."""
+        compact = self.compact_reply if self.compact_reply is not None else _in_process(self.lm)
+        values = self._values(names)
+        return for_variables([(n, v, is_code_name(n)) for n, v in values.items()], suggestion_first=compact,
+                             max_reasoning_chars=self.max_reasoning_chars if compact else None)
+
+    def _values(self, names: Collection[str]) -> dict[str, Any]:
+        trainable = {p.py_name: p._data for p in self.parameters if p.trainable}
+        return {n: trainable[n] for n in names if n in trainable} if names else trainable
 
     def _ask(self, request: Any, entry: dict[str, Any]) -> ParsedReply:
         """One model call; failures become a ParsedReply with an error (a run never dies of a reply)."""
@@ -345,6 +366,23 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
+
+
+def _in_process(lm: Any) -> bool:
+    """True for the in-process llama.cpp model: small, and constrained to the schema's grammar."""
+    import sys
+
+    local = sys.modules.get("opto.llm.local")
+    return local is not None and isinstance(lm, local.LocalLM)
+
+
+def _reply_tokens(schema: dict[str, Any], values: Mapping[str, Any]) -> int:
+    """Completion tokens a reply to ``schema`` needs: each value may double, plus the reasoning cap."""
+    import json
+
+    reasoning = schema["properties"]["reasoning"].get("maxLength", 0)
+    text = sum(2 * len(json.dumps(jsonable(v), ensure_ascii=False)) + len(n) + 8 for n, v in values.items())
+    return 48 + (text + reasoning) // 3
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -31,6 +31,7 @@ class Prompt:
     tokens: int
     trimmed: dict[str, int]  # section -> entries dropped to fit the cap
     over_cap: int = 0  # tokens still over the cap after trimming
+    variables: tuple[str, ...] = ()  # names shown as #Variables: the keys the reply schema allows
 
 
 def build(problem: Problem, fmt: PromptFormat, *, memory: Sequence[dict[str, Any]] = (),
@@ -91,7 +92,7 @@ def _assemble(system: str, problem: Problem, fmt: PromptFormat, memory: Sequence
     parts.append(fmt.final)
     user = "\n\n".join(parts) + "\n"
     return Prompt(system=system, user=user, tokens=count_tokens(system) + count_tokens(user),
-                  trimmed=dict(problem.omitted))
+                  trimmed=dict(problem.omitted), variables=tuple(e.name for e in problem.variables))
 
 
 def _memory_text(memory: Sequence[dict[str, Any]], fmt: PromptFormat) -> str:

@@ -7,10 +7,12 @@ Per-value problems are for ``checks``.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import re
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
@@ -29,6 +31,53 @@ class OptimizerReply(BaseModel):
     suggestion: dict[str, Any] = Field(  # required: a reply without it is not "no change"
         description="variable name -> complete new value; empty means no change"
     )
+    # The JSON schema sent for this step (``for_variables``); validation stays lenient (any names,
+    # any reasoning length) so that an API model ignoring the schema is still read, and checked by name.
+    step_schema: ClassVar[dict[str, Any] | None] = None
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        if cls.step_schema is not None:
+            return copy.deepcopy(cls.step_schema)
+        return super().model_json_schema(*args, **kwargs)
+
+
+_JSON_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"))
+
+
+def json_type(value: Any, is_code: bool = False) -> str | None:
+    """The JSON-schema type a suggestion for a parameter holding ``value`` must have (None: any)."""
+    if is_code:
+        return "string"
+    for kind, name in _JSON_TYPES:  # bool before int: True is an int
+        if isinstance(value, kind):
+            return name
+    return None
+
+
+def for_variables(variables: Sequence[tuple[str, Any, bool]], *, suggestion_first: bool = False,
+                  max_reasoning_chars: int | None = None) -> type[OptimizerReply]:
+    """The reply model whose schema names exactly these (name, value, is_code) variables.
+
+    ``suggestion`` lists every variable as required (a repeated value means no change), so a
+    grammar-constrained model cannot invent names or leave it empty. ``suggestion_first`` (for small
+    models) puts it before the reasoning, so a reply cut off in its reasoning still carries the values;
+    llama.cpp's json-schema-to-grammar keeps property order and enforces ``maxLength``, which bounds
+    the reasoning. Reasoning first (the default) keeps a large model's thinking before its answer.
+    """
+    props: dict[str, Any] = {}
+    for name, value, is_code in variables:
+        kind = json_type(value, is_code)
+        props[name] = {"type": kind} if kind is not None else {}
+    reasoning: dict[str, Any] = {"type": "string"}
+    if max_reasoning_chars is not None:
+        reasoning["maxLength"] = max_reasoning_chars
+    suggestion = {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
+    order = ["suggestion", "reasoning"] if suggestion_first else ["reasoning", "suggestion"]
+    fields = {"suggestion": suggestion, "reasoning": reasoning}
+    schema = {"type": "object", "properties": {k: fields[k] for k in order}, "required": order,
+              "additionalProperties": False}
+    return type("OptimizerReply", (OptimizerReply,), {"step_schema": schema, "__module__": __name__})
 
 
 @dataclasses.dataclass
@@ -43,6 +92,9 @@ class ParsedReply:
 def parse(text: str, fmt: PromptFormat, *, finish_reason: str | None = None, parsed: Any = None) -> ParsedReply:
     """Read a reply; never raises. ``parsed`` is the schema-validated object when the LM gave one."""
     if finish_reason == "length":
+        salvaged = _leading_suggestion(text or "")
+        if salvaged is not None:  # suggestion first, cut off in the reasoning: the values are whole
+            return salvaged
         return ParsedReply(error="the reply was cut off at the token limit (truncated); write a shorter "
                                  "reasoning and only the values that change")
     if isinstance(parsed, OptimizerReply):
@@ -95,8 +147,28 @@ def _from_json(text: str, fmt: PromptFormat) -> ParsedReply | None:
     return _from_object(obj)
 
 
+_SUGGESTION_KEY = re.compile(r'^\s*\{\s*"suggestion"\s*:\s*')
+
+
+def _leading_suggestion(text: str) -> ParsedReply | None:
+    """The complete, non-empty ``suggestion`` object a truncated reply opens with, if there is one."""
+    key = _SUGGESTION_KEY.match(text)
+    if key is None:
+        return None
+    try:
+        value, _ = json.JSONDecoder(strict=False).raw_decode(text, key.end())
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(value, dict) or not value:
+        return None
+    return ParsedReply(reasoning="(the reasoning was cut off at the token limit)", suggestion=value)
+
+
 _SUGGESTION_BLOCK = re.compile(r'"suggestion"\s*:\s*\{(.*)\}', re.S)
 _PAIR = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)"\s*:\s*"((?:[^"\\]|\\.)*)"', re.S)
+
+
+_REPLY_KEYS = frozenset(("reasoning", "answer", "suggestion"))
 
 
 def _pairs(text: str) -> ParsedReply | None:
@@ -106,6 +178,8 @@ def _pairs(text: str) -> ParsedReply | None:
         return None
     pairs: dict[str, Any] = {}
     for key, raw in _PAIR.findall(block.group(1)):
+        if key in _REPLY_KEYS:  # the greedy block may run past the suggestion into the reasoning
+            continue
         try:
             pairs[key] = json.loads(f'"{raw}"')
         except json.JSONDecodeError:
