@@ -34,7 +34,8 @@ BEST_FIT = '''def priority(item, bins):
 '''
 
 # Best fit written with extra terms whose weights start at zero: knobs for the operators that need
-# no LLM (literal perturbation, operator swaps); an LLM operator may rewrite it entirely.
+# no LLM (literal perturbation, operator swaps): a bonus for a near-exact fit, and a penalty for
+# leaving a gap of 1-19, which no item (sizes 20-100) can fill. An LLM operator may rewrite it all.
 SEED = '''import numpy as np
 
 
@@ -42,10 +43,8 @@ def priority(item, bins):
     """Priority of each feasible bin (remaining capacities `bins`) for `item`; the highest wins."""
     gap = bins - item
     score = -1.0 * gap
-    score = score + 0.0 * (item / bins)
     score = score + 0.0 * (gap <= 2.0)
     score = score - 0.0 * ((gap > 0) & (gap < 20.0))
-    score = score - 0.0 * (bins >= bins.max())
     return score
 '''
 
