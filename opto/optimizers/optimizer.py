@@ -203,3 +203,7 @@ def _jsonable(value: Any) -> Any:
         return value
     except (TypeError, ValueError):
         return repr(value)
+
+
+AbstractOptimizer = Optimizer
+"""trace-opt's name for the base class (there it only held the parameters; here it is ``Optimizer``)."""

@@ -20,6 +20,7 @@ from typing import Any
 
 from opto.optimizers import prompt as prompts
 from opto.optimizers.checks import Rejected, check_value
+from opto.optimizers.function_feedback import FunctionFeedback, node_to_function_feedback  # noqa: F401 (trace-opt path)
 from opto.optimizers.memory import RejectionMemory, RoundMemory, jsonable
 from opto.optimizers.optimizer import Optimizer
 from opto.optimizers.problem import DEFAULT_VALUE_LIMIT, Problem, is_code_name, render, shorten, summarize

@@ -95,6 +95,13 @@ def test_numeric_optimization_tutorial(run_program, capsys) -> None:
     ns, lm = run_program("numeric_optimization.py", _numeric_model)
     out = capsys.readouterr().out
     assert "new variable -3.0" in out and "#Feedback" in out and "LLM response" in out
+    # the tutorial's print of node_to_function_feedback, as trace-opt shows it
+    graph_part = out.split("Function Feedback")[1].split("old variable")[0]
+    for line in ("  1: bar0 = bar(x=float", "  2: add0 = add(x=bar0, y=int", "  3: multiply0 = multiply(x=bar0, y=add0)",
+                 ": (-1.0, None)", "  bar0: (2.0, None)", "  add0: (3.0, None)", "  multiply0: (6.0, None)",
+                 "  bar: [bar] This is a test function, which does negative scaling.",
+                 "  The number needs to be larger."):
+        assert line in graph_part, line
     assert ns["history"] == [-1.0, -3.0, -5.0, -5.0] and ns["feedback"] == "Success."
     prompt = ns["optimizer"].log[0]["user_prompt"]
     assert "bar0 = bar(x=float" in prompt and "negative scaling" in prompt

@@ -1,0 +1,58 @@
+"""trace-opt 0.1.3.8's public names that programs import are importable from the same paths."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+NAMES = {
+    "opto.trace": ["node", "bundle", "model", "stop_tracing", "GRAPH", "Node", "ExecutionError", "Module",
+                   "NodeContainer", "apply_op", "propagators", "operators"],
+    "opto.trace.utils": ["sum_feedback", "contain", "parse_eqs_to_dict", "for_all_methods", "render_opt_step",
+                         "escape_json_nested_quotes", "remove_non_ascii"],
+    "opto.optimizers": ["OptoPrime", "OptoPrimeMulti", "OPRO", "TextGrad"],
+    "opto.optimizers.optimizer": ["Optimizer", "AbstractOptimizer"],
+    "opto.optimizers.optoprime": ["OptoPrime", "node_to_function_feedback", "FunctionFeedback"],
+    "opto.optimizers.optoprimemulti": ["OptoPrimeMulti"],
+    "opto.optimizers.buffers": ["FIFOBuffer"],
+    "opto.optimizers.utils": ["print_color"],
+    "opto.utils.llm": ["AbstractModel", "LLM", "CustomLLM", "LiteLLM", "AutoGenLLM",
+                       "auto_construct_oai_config_list_from_env"],
+}
+
+
+@pytest.mark.parametrize("module", sorted(NAMES))
+def test_names_import(module: str) -> None:
+    mod = importlib.import_module(module)
+    assert [n for n in NAMES[module] if not hasattr(mod, n)] == []
+
+
+def test_small_helpers_behave_as_in_trace_opt(capsys) -> None:
+    from opto.optimizers.buffers import FIFOBuffer
+    from opto.optimizers.utils import print_color
+
+    buf = FIFOBuffer(2)
+    for i in range(4):
+        buf.add(i)
+    assert list(buf) == [2, 3] and len(buf) == 2
+    empty = FIFOBuffer(0)
+    empty.add(1)
+    assert len(empty) == 0
+    print_color("hello", "green")
+    assert capsys.readouterr().out == "\033[92mhello\033[0m\n"
+
+
+def test_autogen_config_list(monkeypatch, tmp_path) -> None:
+    from opto.utils.llm import AutoGenLLM
+
+    llm = AutoGenLLM(config_list=[{"model": "a", "api_key": "k", "base_url": "http://127.0.0.1:9/v1"},
+                                  {"model": "b", "api_key": "k"}], filter_dict={"model": ["b"]})
+    assert llm.model_name == "b"
+    path = tmp_path / "OAI_CONFIG_LIST"
+    path.write_text('[{"model": "from-file", "api_key": "k", "base_url": "http://127.0.0.1:9/v1"}]')
+    monkeypatch.setenv("OAI_CONFIG_LIST", str(path))
+    assert AutoGenLLM().model_name == "from-file"
+    monkeypatch.delenv("OAI_CONFIG_LIST")
+    with pytest.raises(Exception, match="config_list"):
+        AutoGenLLM()
