@@ -81,7 +81,7 @@ def test_quick_demo_twice_gives_the_same_result(tmp_path):
     for key in ("best_id", "best_code", "train_excess", "or3_excess", "evaluations", "llm_calls", "operators"):
         assert second["evolution"][key] == evo[key], key
     # "applied" is left out: once (of four pairs of runs) the first run's training reply was not applied and the
-    # second's was, with the same result -- a reply that is not cached (a failed call) is asked again on rerun.
+    # second's was, with the same result. Cause not found; likely a failed call (not cached) asked again.
     for key in ("start_excess", "best_excess", "bonus", "replies"):
         assert second["training"][key] == first["training"][key], key
     report = Path(first["reports"]["evolution"])
