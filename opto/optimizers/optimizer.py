@@ -27,6 +27,8 @@ class Optimizer:
     lm: an opto LM (``complete(Request) -> Response``) or a trace-opt ``LLM``/``AbstractModel``;
         ``llm=`` is trace-opt's name for the same argument. None: ``opto.llm.resolve_lm()`` on first use.
     propagator: how backward carries feedback (default: the subclass's ``default_propagator()``).
+    config_list: trace-opt's older ``[{"model", "api_key", "base_url"}, ...]``; the first entry is the
+        model (``opto.utils.llm.AutoGenLLM``) when no ``lm``/``llm`` is given.
     """
 
     def __init__(
@@ -38,6 +40,11 @@ class Optimizer:
         propagator: Any = None,
         **kwargs: Any,
     ) -> None:
+        config_list = kwargs.pop("config_list", None)  # trace-opt's older autogen-style model config
+        if config_list is not None and lm is None and llm is None:
+            from opto.utils.llm import AutoGenLLM
+
+            llm = AutoGenLLM(config_list=list(config_list))
         if args or kwargs:  # accepted for trace-opt signatures, but a typo must not pass silently
             warnings.warn(f"{type(self).__name__} ignores unknown argument(s) "
                           f"{[*map(repr, args), *sorted(kwargs)]}", stacklevel=3)

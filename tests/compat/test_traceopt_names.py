@@ -56,3 +56,18 @@ def test_autogen_config_list(monkeypatch, tmp_path) -> None:
     monkeypatch.delenv("OAI_CONFIG_LIST")
     with pytest.raises(Exception, match="config_list"):
         AutoGenLLM()
+
+
+def test_config_list_argument_picks_the_model(monkeypatch) -> None:
+    from opto import trace
+    from opto.llm.testing import StubServer
+    from opto.optimizers import OptoPrime
+
+    with StubServer(reply='{"reasoning": "r", "suggestion": {"float0": 2.0}}') as server:
+        x = trace.node(1.0, trainable=True)
+        config_list = [{"model": "from-config", "api_key": "sk-x", "base_url": server.base_url}]
+        optimizer = OptoPrime([x], config_list=config_list)  # trace-opt's older notebooks
+        optimizer.zero_feedback()
+        optimizer.backward(x + 1, "bigger")
+        optimizer.step()
+        assert x.data == 2.0 and server.bodies[-1]["model"] == "from-config"
