@@ -12,6 +12,7 @@ the embedded offline model. Environment variables, first match wins:
    sent to the OpenAI API (or ``OPENAI_BASE_URL``); a LiteLLM ``openai/`` prefix is dropped. Other
    providers: run a LiteLLM proxy and use 2.
 4. ``OPENAI_API_KEY`` or ``OPENAI_BASE_URL`` alone — ``gpt-4o`` there, as trace-opt's ``LLM()`` does.
+In 3 and 4, LiteLLM's ``OPENAI_API_BASE`` stands for ``OPENAI_BASE_URL`` when that is unset.
 """
 
 from __future__ import annotations
@@ -66,12 +67,15 @@ def lm_from_env(environ: Mapping[str, str] | None = None) -> LM | None:
             api_key=env.get("TRACE_CUSTOMLLM_API_KEY") or None,
             api_key_env="TRACE_CUSTOMLLM_API_KEY",
         )
+    # LiteLLM (trace-opt's default backend) also reads OPENAI_API_BASE, paired with OPENAI_API_KEY
+    base = None if env.get("OPENAI_BASE_URL") else env.get("OPENAI_API_BASE") or None
+    key = env.get("OPENAI_API_KEY") or None if base else None
     model = env.get("TRACE_LITELLM_MODEL") or env.get("DEFAULT_LITELLM_MODEL")
     if model:
-        return OpenAICompatible(model.removeprefix("openai/"))
-    if env.get("OPENAI_API_KEY") or env.get("OPENAI_BASE_URL"):
+        return OpenAICompatible(model.removeprefix("openai/"), base_url=base, api_key=key)
+    if env.get("OPENAI_API_KEY") or env.get("OPENAI_BASE_URL") or base:
         # trace-opt's LLM() with only OpenAI's variables set: its default model at OpenAI (or OPENAI_BASE_URL)
-        return OpenAICompatible(TRACE_DEFAULT_MODEL)
+        return OpenAICompatible(TRACE_DEFAULT_MODEL, base_url=base, api_key=key)
     return None
 
 

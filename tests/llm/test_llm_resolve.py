@@ -134,6 +134,11 @@ def test_trace_opt_openai_variables_alone_mean_its_default_model(monkeypatch):
     assert lm.model == "gpt-4o" and lm.base_url == "http://127.0.0.1:4000/v1"
     monkeypatch.setenv("DEFAULT_LITELLM_MODEL", "openai/mini")
     assert lm_from_env().model == "mini"
+    monkeypatch.delenv("OPENAI_BASE_URL")  # LiteLLM's name for it, paired with OpenAI's key
+    monkeypatch.setenv("OPENAI_API_BASE", "http://127.0.0.1:4001/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-paired")
+    lm = lm_from_env()
+    assert (lm.model, lm.base_url, lm._client.api_key) == ("mini", "http://127.0.0.1:4001/v1", "sk-paired")
 
 
 def test_trace_opt_litellm_model_env(monkeypatch):
