@@ -18,7 +18,7 @@ EXAMPLES = {
     "12_update_rule_search.py": "mean log10 final loss: SGD+momentum -0.437 -> best ",
     "13_solver_configuration.py": "gap to LKH-3 on the 8 held-out instances: defaults ",
     "14_trace_guided_evolution.py": "outcome: 211 bins used, L1 lower bound 199",
-    "15_self_improving_optimizer.py": "inner loss with the start instruction 106.1",
+    "15_self_improving_optimizer.py": "; inner loss with the start instruction ",  # the value depends on the model
 }
 needs_local = pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None,
                                  reason="llama_cpp is not importable: install the [local] extra")
