@@ -82,7 +82,9 @@ def why(entry: dict[str, Any]) -> str:
     reasons = [str(r.get("reason", "")) for r in entry.get("rejected", [])]
     if reasons:
         return ("rejected: " + reasons[0])[:160]
-    return "terminate" if entry.get("terminate") else "no suggestion"
+    if entry.get("terminate"):
+        return "terminate"
+    return "no change (every suggested value equals the current one)"
 
 
 def one_run(name: str, cls: Any, task: str, lm: Any, seed: int, steps: int, max_tokens: int) -> dict[str, Any]:
@@ -151,6 +153,8 @@ def main() -> int:
         }
     result = {"model": lm.model, "runs": args.runs, "numeric_steps": args.steps, "temperature": 0.7,
               "max_tokens": args.max_tokens,
+              "reply_schema": "built per step: suggestion first (exactly the prompt's variables, typed, all "
+                              "required, no other names), then reasoning (maxLength 400); grammar-constrained",
               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                           "load_avg": os.getloadavg()[0] if hasattr(os, "getloadavg") else None},
               "summary": summary, "raw": runs}

@@ -108,6 +108,19 @@ class OPRO(OptoPrime):
         parts.append(self.format.final)
         return "\n\n".join(parts) + "\n"
 
+    def _check(self, reply: Any) -> tuple[dict[ParameterNode, Any], list[dict[str, Any]]]:
+        """As OptoPrime's, and a reply that only repeats the current (just tried) values is refused with
+        that reason, so the next prompt says so (a small model otherwise copies the history)."""
+        values, rejected = super()._check(reply)
+        if values or rejected or reply.error is not None or not reply.suggestion or not self.history:
+            return values, rejected
+        last = self.history[-1]
+        score = "" if last["score"] is None else f" (score {last['score']:.4g})"
+        for name, raw in reply.suggestion.items():
+            rejected.append({"param": name, "value": raw, "reason": (
+                f"this is the current value, already tried at step {last['step']}{score}; propose a different one")})
+        return values, rejected
+
     # -- checkpoints ----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()

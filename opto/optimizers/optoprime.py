@@ -382,7 +382,9 @@ def _reply_tokens(schema: dict[str, Any], values: Mapping[str, Any]) -> int:
     import json
 
     reasoning = schema["properties"]["reasoning"].get("maxLength", 0)
-    text = sum(2 * len(json.dumps(jsonable(v), ensure_ascii=False)) + len(n) + 8 for n, v in values.items())
+    props = schema["properties"]["suggestion"]["properties"]
+    text = sum(props.get(n, {}).get("maxLength", 2 * len(json.dumps(jsonable(v), ensure_ascii=False))) + len(n) + 8
+               for n, v in values.items())
     return 48 + (text + reasoning) // 3
 
 

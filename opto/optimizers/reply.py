@@ -69,6 +69,8 @@ def for_variables(variables: Sequence[tuple[str, Any, bool]], *, suggestion_firs
     for name, value, is_code in variables:
         kind = json_type(value, is_code)
         props[name] = {"type": kind} if kind is not None else {}
+        if kind == "string" and suggestion_first:  # a small model's new text must fit its token budget
+            props[name]["maxLength"] = 2 * len(str(value)) + 200
     reasoning: dict[str, Any] = {"type": "string"}
     if max_reasoning_chars is not None:
         reasoning["maxLength"] = max_reasoning_chars

@@ -70,7 +70,9 @@ def test_code_is_a_string_and_other_values_are_untyped() -> None:
     model = for_variables([("__code0", "def f(): pass", True), ("xs", [1, 2], False)], suggestion_first=True,
                           max_reasoning_chars=50)
     props = model.model_json_schema()["properties"]["suggestion"]["properties"]
-    assert props == {"__code0": {"type": "string"}, "xs": {}}
+    assert props == {"__code0": {"type": "string", "maxLength": 2 * 13 + 200}, "xs": {}}  # new text fits the budget
+    wide = for_variables([("__code0", "def f(): pass", True)])
+    assert wide.model_json_schema()["properties"]["suggestion"]["properties"] == {"__code0": {"type": "string"}}
 
 
 def test_validation_stays_lenient_for_models_that_ignore_the_schema() -> None:
@@ -102,3 +104,19 @@ def test_raw_newline_in_the_reasoning_does_not_lose_the_reply() -> None:
     assert reply.error is None and reply.suggestion == {"x0": 0.3}
     broken = parse('{"suggestion": {"x0": "1"}, "reasoning": "cut "here" "}', fmt)
     assert broken.suggestion == {"x0": "1"}  # the last-resort reader skips the reply's own keys
+
+
+def test_opro_refuses_a_reply_that_only_repeats_the_current_values() -> None:
+    x = trace.node(-7.3, trainable=True, name="x")
+    lm = ScriptedLM(['{"suggestion": {"x0": -7.3}, "reasoning": "r"}', '{"suggestion": {"x0": -7.3}, "reasoning": "r"}',
+                     '{"suggestion": {"x0": 2.0}, "reasoning": "r"}'])
+    opt = OPRO([x], lm=lm)
+    for _ in range(3):
+        opt.zero_feedback()
+        opt.backward(use(x), "too small", score=-106.1)
+        opt.step()
+    first, second, third = opt.log
+    assert first["applied"] == {} and "already tried at step 1 (score -106.1)" in first["rejected"][0]["reason"]
+    assert "already tried" in lm.requests[1].messages[-1]["content"]  # fed back with the reason
+    assert "already rejected at step 1" in second["rejected"][0]["reason"]
+    assert third["applied"] == {"x0": 2.0} and x.data == 2.0
