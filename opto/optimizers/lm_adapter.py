@@ -48,7 +48,7 @@ class CallableLM:
         texts: list[str] = []
         usage = Usage()
         for _ in range(request.n):
-            out = self.fn(**kwargs)
+            out = self._call(kwargs)
             texts.append(_content(out))
             u = getattr(out, "usage", None)
             if u is not None:
@@ -56,6 +56,15 @@ class CallableLM:
                                       int(getattr(u, "completion_tokens", 0) or 0))
         choices = tuple(Choice(text=t, finish_reason="stop") for t in texts)
         return Response(choices=choices, model=self.model, usage=usage, latency_s=time.perf_counter() - t0)
+
+    def _call(self, kwargs: dict[str, Any]) -> Any:
+        """One call; a model that refuses ``response_format`` is asked again without it (as trace-opt does)."""
+        if "response_format" not in kwargs:
+            return self.fn(**kwargs)
+        try:
+            return self.fn(**kwargs)
+        except Exception:
+            return self.fn(**{k: v for k, v in kwargs.items() if k != "response_format"})
 
     async def acomplete(self, request: Request) -> Response:
         import asyncio

@@ -71,3 +71,23 @@ def test_config_list_argument_picks_the_model(monkeypatch) -> None:
         optimizer.backward(x + 1, "bigger")
         optimizer.step()
         assert x.data == 2.0 and server.bodies[-1]["model"] == "from-config"
+
+
+def test_a_model_without_response_format_is_asked_again_without_it() -> None:
+    """trace-opt retries its call without response_format; models that reject it keep working."""
+    from opto import trace
+    from opto.optimizers import OptoPrime
+    from opto.utils.llm import AbstractModel
+
+    seen = []
+
+    def create(messages, max_tokens=None):  # no response_format parameter: TypeError when it is passed
+        seen.append(len(messages))
+        return {"choices": [{"message": {"content": '{"reasoning": "r", "suggestion": {"float0": 4.0}}'}}]}
+
+    x = trace.node(1.0, trainable=True)
+    optimizer = OptoPrime([x], llm=AbstractModel(lambda: create))
+    optimizer.zero_feedback()
+    optimizer.backward(x + 1, "bigger")
+    optimizer.step()
+    assert x.data == 4.0 and seen == [2]
