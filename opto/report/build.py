@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import logging
 import math
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from opto.report.usage import usage_table
 log = logging.getLogger(__name__)
 
 MAX_STEP_GRAPHS = 40  # trace graphs drawn for the first steps only: a long run would make a huge page
+STEP_GRAPH_SECONDS = 120.0  # time for drawing all steps' trace graphs; later ones get a note instead
 OPEN_STEPS = 20  # steps shown open; the rest are folded into one <details>
 TEXT_LIMIT = 20_000  # characters of a prompt or reply shown per step
 _OWN_SUFFIXES = (".png", ".svg", ".dot")
@@ -246,6 +248,7 @@ def _text(value: Any, limit: int = TEXT_LIMIT) -> str:
 def _steps(run: RunData, folder: Path) -> dict[str, Any]:
     steps = []
     drawn = 0
+    start = time.monotonic()
     for n, e in enumerate(run.events_of("step")):
         d = e.data
         applied: dict[str, Any] = d["applied"] if isinstance(d.get("applied"), dict) else {}
@@ -260,11 +263,16 @@ def _steps(run: RunData, folder: Path) -> dict[str, Any]:
             except ValueError as err:
                 graph = f"not drawn: {err}"
         if source is not None:
-            if drawn < MAX_STEP_GRAPHS:
-                graph = draw(source, f"step_{n:04d}", f"Trace graph of step {d.get('step', n)}", folder)
-                drawn += 1
-            else:
+            left = STEP_GRAPH_SECONDS - (time.monotonic() - start)
+            if drawn >= MAX_STEP_GRAPHS:
                 graph = f"not drawn: only the first {MAX_STEP_GRAPHS} steps' graphs are drawn (the graph is in the store)"
+            elif left <= 0:
+                graph = (f"not drawn: drawing the earlier steps' graphs took the {STEP_GRAPH_SECONDS:g} s the report "
+                         "gives them (the graph is in the store)")
+            else:
+                graph = draw(source, f"step_{n:04d}", f"Trace graph of step {d.get('step', n)}", folder,
+                             timeout=min(60.0, left))
+                drawn += 1
         if (isinstance(graph, plots.Image) and isinstance(d.get("graph"), dict) and d["graph"].get("truncated")):
             total = d["graph"].get("total_nodes")
             graph_note = f"only the {len(d['graph'].get('nodes') or [])} nodes nearest the output of {total} are shown"

@@ -15,6 +15,7 @@ from opto.report.plots import Image
 from opto.viz import GraphvizNotFoundError, run_dot, text_lines, to_digraph
 
 _LINES, _LINE_WIDTH = 12, 72  # a multi-line value (code, a prompt) is drawn as its first lines
+_BIG = 60  # nodes above which dot is told to spend less effort on the layout (seconds, not minutes)
 
 
 def summary_dot(summary: Any) -> str:
@@ -38,7 +39,10 @@ def summary_dot(summary: Any) -> str:
             graph.add_edge(edge[0], edge[1])
     if not nx.is_directed_acyclic_graph(graph):
         raise ValueError("a step's graph has a cycle; a trace graph never does")
-    return to_digraph(graph).source
+    digraph = to_digraph(graph)
+    if graph.number_of_nodes() > _BIG:  # dot's crossing and placement passes blow up on wide traces
+        digraph.graph_attr.update(mclimit="0.1", nslimit="1", nslimit1="1")
+    return digraph.source
 
 
 def draw(source: str, name: str, title: str, folder: Path, timeout: float = 60.0) -> Image | str:

@@ -16,7 +16,7 @@ from typing import Any
 from opto.trace.graph import toposort
 from opto.trace.nodes import ExceptionNode, MessageNode, Node, ParameterNode, get_op_name
 
-MAX_NODES = 300  # a step's graph beyond this is cut (nearest the output first)
+MAX_NODES = 200  # a step's graph beyond this is cut (nearest the output first); graphviz lays out 200 in seconds
 VALUE_LIMIT = 160  # characters of each node's value preview
 
 

@@ -41,3 +41,13 @@ def test_each_step_gets_its_picture_or_a_note(tmp_path: Path):
     assert html.count('alt="Trace graph of step') == 1
     assert f"only the 10 nodes nearest the output of {big['total_nodes']} are shown" in html
     assert "not drawn: a step&#39;s graph must be a dict" in html or "not drawn: a step's graph must be" in html
+
+
+def test_step_graphs_past_the_time_budget_get_a_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import opto.report.build as build
+
+    monkeypatch.setattr(build, "STEP_GRAPH_SECONDS", 0.0)
+    with RunStore.open(tmp_path / "r.db", {"kind": "training"}, seed=1) as s:
+        s.add_event("step", {"step": 1, "applied": {}, "rejected": [], "graph": graph_summary(trace.node(1) + 1)})
+    html = build_report(tmp_path / "r.db").read_text()
+    assert 'alt="Trace graph of step' not in html and "took the 0 s the report gives them" in html

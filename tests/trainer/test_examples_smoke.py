@@ -1,4 +1,4 @@
-"""Examples 02-06 run end to end in their short mode against a stub OpenAI-compatible server.
+"""Examples 02-08 run end to end in their short mode against a stub OpenAI-compatible server.
 
 The stub answers OptoPrime's prompts with a small, valid suggestion and the programs' own calls with a
 fixed word, so this checks the examples' wiring (configured API model path, trainer, printing), not
