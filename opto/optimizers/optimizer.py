@@ -71,8 +71,16 @@ class Optimizer:
 
     @property
     def llm(self) -> Any:
-        """trace-opt's name: the model object as it was given (or the resolved LM)."""
-        return self._lm_given if self._lm_given is not None else self.lm
+        """trace-opt's name: the model object as it was given, else the resolved LM as trace-opt's ``LLM``
+        (callable with ``messages=...``, as trace-opt programs call ``optimizer.llm``)."""
+        if self._lm_given is not None:
+            return self._lm_given
+        wrapper = getattr(self, "_llm_wrapper", None)
+        if wrapper is None or wrapper.lm is not self.lm:
+            from opto.utils.llm import LLM
+
+            wrapper = self._llm_wrapper = LLM(lm=self.lm)
+        return wrapper
 
     # -- feedback -----------------------------------------------------------------------------
     def default_propagator(self) -> Any:

@@ -91,3 +91,15 @@ def test_a_model_without_response_format_is_asked_again_without_it() -> None:
     optimizer.backward(x + 1, "bigger")
     optimizer.step()
     assert x.data == 4.0 and seen == [2]
+
+
+def test_optimizer_llm_is_callable_as_in_trace_opt() -> None:
+    import opto
+    from opto import trace
+    from opto.llm import ScriptedLM
+    from opto.optimizers import OptoPrime
+
+    with opto.context(lm=ScriptedLM(["hello"])):
+        optimizer = OptoPrime([trace.node(1.0, trainable=True)])  # no llm=: resolved, then wrapped
+        reply = optimizer.llm(messages=[{"role": "user", "content": "hi"}], max_tokens=5)
+    assert reply.choices[0].message.content == "hello" and optimizer.llm is optimizer.llm
