@@ -8,6 +8,7 @@ LLM calls, replies cached). See docs/demo.md.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,9 @@ from typing import Any
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--budget", type=int, default=None,
-                        help="evaluations for the search (default 64, --quick 12); the LLM call cap scales with it")
+                        help="evaluations for the search (default 320, --quick 12)")
+    parser.add_argument("--llm-calls", type=int, default=None,
+                        help="cap on the search's LLM calls, cached ones included (default 16, --quick 1)")
     parser.add_argument("--out", default="opto-demo", help="folder for run stores, reports, result.json "
                         "(default ./opto-demo)")
     parser.add_argument("--quick", action="store_true", help="a small run (about a minute) to check the set-up")
@@ -27,13 +30,14 @@ def plan_of(args: argparse.Namespace) -> Any:
     from opto.demo.run import Plan
 
     plan = Plan.quick(args.seed) if args.quick else Plan(seed=args.seed)
-    if args.budget is not None:
-        if args.budget < 2:
-            raise ValueError(f"--budget must be at least 2 evaluations, got {args.budget}")
-        # keep the LLM share of the search: the default allows 16 calls in 64 evaluations
-        calls = max(1, round(args.budget * plan.llm_calls / plan.budget))
-        plan = type(plan)(**{**plan.__dict__, "budget": args.budget, "llm_calls": calls})
-    return plan
+    budget, calls = args.budget, getattr(args, "llm_calls", None)
+    if budget is not None and budget < 2:
+        raise ValueError(f"--budget must be at least 2 evaluations, got {budget}")
+    if calls is not None and calls < 0:
+        raise ValueError(f"--llm-calls must be 0 or more, got {calls}")
+    # separate budgets: evaluations are cheap, LLM calls are most of the time
+    return dataclasses.replace(plan, budget=plan.budget if budget is None else budget,
+                               llm_calls=plan.llm_calls if calls is None else calls)
 
 
 def run(args: argparse.Namespace) -> int:

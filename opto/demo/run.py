@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +26,9 @@ class Plan:
     """How much a demo run spends: evaluations and LLM calls (both deterministic budgets)."""
 
     seed: int = 0
-    budget: int = 64  # evaluations in the evolutionary search
+    # evaluations cost well under a second, LLM calls on the embedded model most of the time: the two
+    # budgets are separate, so selection and the operators that need no LLM have room to work
+    budget: int = 320  # evaluations in the evolutionary search
     llm_calls: int = 16  # calls the LLM operators may make (a call past the cap is a failed proposal)
     llm_max_tokens: int = 384
     train_steps: int = 3  # OptoPrime steps in the training loop
@@ -46,15 +49,18 @@ class CappedLM:
     def __init__(self, lm: Any, max_calls: int) -> None:
         self.inner, self.max_calls, self.calls = lm, max_calls, 0
         self.model: str = getattr(lm, "model", "lm")
+        self._lock = threading.Lock()
 
     @property
     def usage(self) -> Any:
         return getattr(self.inner, "usage", None)
 
     def complete(self, request: Any) -> Any:
-        self.calls += 1
-        if self.calls > self.max_calls:
-            raise RuntimeError(f"the demo's cap of {self.max_calls} LLM calls is reached (opto demo --budget)")
+        with self._lock:
+            self.calls += 1
+            refused = self.calls > self.max_calls
+        if refused:
+            raise RuntimeError(f"the demo's cap of {self.max_calls} LLM calls is reached (opto demo --llm-calls)")
         return self.inner.complete(request)
 
     async def acomplete(self, request: Any) -> Any:
@@ -75,6 +81,7 @@ def _fresh(path: Path) -> Path:
 def evolve(plan: Plan, lm: Any, out: Path, progress: Callable[[Path, int], Any] | None = None) -> dict[str, Any]:
     """Phase 1: evolve ``priority`` on seeded training instances; re-score the best on OR3."""
     from opto.optimizers.evolution import Evolution
+    from opto.optimizers.evolution.config import EvolutionConfig
     from opto.trace.nodes import ParameterNode
 
     code: ParameterNode[str] = ParameterNode(bp.SEED, name="__code", trainable=True)
@@ -87,6 +94,10 @@ def evolve(plan: Plan, lm: Any, out: Path, progress: Callable[[Path, int], Any] 
                              **{name: {"max_tokens": plan.llm_max_tokens * (2 if name == "trace_guided" else 1)}
                                 for name in llm_ops}},
     }
+    if "llm_concurrency" in EvolutionConfig.model_fields:
+        # one LLM proposal at a time: with several in flight, which one meets the call cap first would
+        # depend on timing, and a same-seed rerun could differ (the embedded model runs one call at a time anyway)
+        config["llm_concurrency"] = 1
     capped = CappedLM(lm, plan.llm_calls)
     opt = Evolution({"priority": code}, lm=capped, config=config, task=bp.TASK)
     store = _fresh(out / "evolution.db")

@@ -50,13 +50,18 @@ def test_plan_from_options():
     from opto.cli.demo import plan_of
 
     def ns(**kw):
-        return argparse.Namespace(**{"seed": 0, "budget": None, "quick": False, **kw})
+        return argparse.Namespace(**{"seed": 0, "budget": None, "llm_calls": None, "quick": False, **kw})
 
-    assert plan_of(ns()) == Plan()
+    assert plan_of(ns()) == Plan() and (Plan().budget, Plan().llm_calls) == (320, 16)
     assert plan_of(ns(quick=True, seed=3)) == Plan.quick(3)
-    assert plan_of(ns(budget=32)).llm_calls == Plan().llm_calls // 2
+    # the two budgets are separate: fewer evaluations keep the LLM cap, and the reverse
+    assert (plan_of(ns(budget=32)).budget, plan_of(ns(budget=32)).llm_calls) == (32, Plan().llm_calls)
+    assert (plan_of(ns(llm_calls=0)).budget, plan_of(ns(llm_calls=0)).llm_calls) == (Plan().budget, 0)
+    assert plan_of(ns(quick=True, budget=20)) == Plan(budget=20, llm_calls=1, llm_max_tokens=192, train_steps=1)
     with pytest.raises(ValueError, match="--budget"):
         plan_of(ns(budget=1))
+    with pytest.raises(ValueError, match="--llm-calls"):
+        plan_of(ns(llm_calls=-1))
 
 
 def _demo(out: Path, cache: Path) -> tuple[dict, str]:
