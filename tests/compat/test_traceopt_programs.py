@@ -22,9 +22,16 @@ Not covered, and why:
 - custom_optimizers.ipynb exactly as published: it differentiates with torch.autograd, and torch is not a
   dependency of opto; custom_optimizers.py keeps every Trace call and replaces torch by the chain rule
   on floats.
-- examples/battleship.py, virtualhome.py, bbh/*, textgrad_examples/evals/*, robotics/metaworld,
-  negotiation_arena: they need game engines, datasets (BigBench-Hard from HuggingFace, metaworld) or
-  the textgrad package, none of which can be installed or downloaded here.
+- docs/tutorials/quick_start_2.ipynb (battleship agent), examples/battleship.py, virtualhome.py, bbh/*,
+  textgrad_examples/evals/*, robotics/metaworld, negotiation_arena: they import trace-opt's repository
+  modules (examples.battleship), game engines, datasets (BigBench-Hard from HuggingFace, metaworld) or the
+  textgrad package, none of which is installed or downloadable here; not attempted in this pass.
+- PoemGeneration.ipynb, data_structures / basic_tutorial notebooks: not read in this pass; their tracing
+  calls (node operators, containers, bundle) are covered by tests/trace's trace-opt reference scenarios.
+- A real-endpoint run of every program: tests/compat/test_traceopt_endpoint.py runs OptoPrime steps with
+  trace-opt's variables against `opto serve-llm`; the programs themselves were run once by hand against it
+  (greeting.py, model_agent.py: complete, no exception; numeric_optimization.py loops until the model
+  answers, as the published loop does, so it never ends with the 135M model).
 - docs/tutorials/minibatch.ipynb uses a HuggingFace dataset at run time (no network).
 - opto.trainer / OpenTrace's train(...): trace-opt 0.1.3.8 has no trainer (only a 4-line
   opto.utils.trainer.Trainer stub), so there is no documented program to run; tests/trainer covers ours.
