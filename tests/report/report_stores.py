@@ -88,6 +88,15 @@ def step_dot() -> str:
     return str(viz.to_digraph(y).source)
 
 
+def step_graph() -> dict:
+    """The JSON description of a real trace, as the trainer stores it in a step event's ``graph``."""
+    from opto import trace
+    from opto.trace.summary import graph_summary
+
+    prompt = trace.node("Answer.", trainable=True, name="prompt")
+    return graph_summary(prompt + " The question: what is 2 + 2?")
+
+
 def _instance(cid: str, key: str, score: float) -> EvalResult:
     return EvalResult(cid, ok=True, scores={"score": score}, artifacts={"input_key": key})
 
@@ -117,7 +126,7 @@ def training_store(path: Path) -> Path:
                              "graph_dot": step_dot()})
         s.add_event("step", {"step": 2, "epoch": 0, "candidate_id": None, "prompt": "p", "reply": "r", "applied": {},
                              "rejected": [{"param": "prompt", "reason": "reply contains <think> leakage"}],
-                             "score": 0.4, "note": "the optimizer proposed no change"})
+                             "score": 0.4, "note": "the optimizer proposed no change", "graph": step_graph()})
         s.add_candidate(Candidate({"prompt": "One word only."}, id="p2", parent_ids=("p1",), operator="optoprime"))
         s.record_evaluation(_instance("p2", "val:0", 0.75), "val:0")
         s.record_evaluation(_split("p2", "val", 0.75), "val")

@@ -153,12 +153,12 @@ def test_training_report_shows_steps_graphs_and_what_was_applied(train: Path) ->
     assert "could not be made" not in html
     steps = _section(html, "steps")
     text = _text(steps)
-    assert "3 steps, 2 with an update applied, 1 with their trace graph" in text
+    assert "3 steps, 2 with an update applied, 2 with their trace graph" in text  # graph_dot and graph
     assert "Applied to prompt : Answer with one word." in text
     assert "reply contains &lt;think&gt; leakage" in steps  # escaped, not a tag
     assert "the optimizer proposed no change" in text
     assert "graphviz could not draw this graph" in text  # step 3's DOT is broken: a note, not a crash
-    assert steps.count("data:image/svg+xml") == 1
+    assert steps.count("data:image/svg+xml") == 2
     cards = _text(html[: html.index('<section id="scores">')])
     assert "Best score 0.75" in cards  # the validation aggregate, not the test row or per-instance rows
     assert "Evaluations 4 0 failed" in cards  # instance evaluations: the split summaries are not runs
