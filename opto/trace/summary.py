@@ -17,14 +17,16 @@ from opto.trace.graph import toposort
 from opto.trace.nodes import ExceptionNode, MessageNode, Node, ParameterNode, get_op_name
 
 MAX_NODES = 200  # a step's graph beyond this is cut (nearest the output first); graphviz lays out 200 in seconds
-VALUE_LIMIT = 160  # characters of each node's value preview
+VALUE_LIMIT = 160  # characters of each node's value preview...
+TEXT_LIMIT = 800  # ... and of a multi-line string's (code, a prompt): a picture shows its first lines
 
 
 def graph_summary(outputs: Node | Iterable[Node], max_nodes: int = MAX_NODES,
                   value_limit: int = VALUE_LIMIT) -> dict[str, Any]:
     """``{"nodes": [...], "edges": [[parent, child], ...], "total_nodes": n, "truncated": bool}``.
 
-    Each node is ``{"name", "kind", "value", "trainable", "op", "description"}``; ``kind`` is one
+    Each node is ``{"name", "kind", "value", "trainable", "op", "description"}``; ``value`` is cut to
+    ``value_limit`` characters (a multi-line string such as code to at least 800); ``kind`` is one
     of "parameter", "input", "op", "output", "exception" (the kinds opto.viz draws); ``op`` is the
     operator's name ("" for roots). Names are unique within one summary; nodes are listed parents
     before children and edges only join listed nodes.
@@ -52,7 +54,7 @@ def graph_summary(outputs: Node | Iterable[Node], max_nodes: int = MAX_NODES,
     nodes = [{
         "name": names[id(n)],
         "kind": _kind(n, id(n) in given, id(n) in has_child),
-        "value": preview(n._data, value_limit),
+        "value": preview(n._data, _limit(n._data, value_limit)),
         "trainable": bool(getattr(n, "trainable", False)),
         "op": _op(n),
         "description": _short(str(getattr(n, "_description", "") or ""), value_limit),
@@ -71,6 +73,11 @@ def preview(value: Any, limit: int = VALUE_LIMIT) -> str:
     except Exception as err:  # noqa: BLE001 - a user object whose repr raises still gets a label
         text = f"<{type(value).__name__}: repr failed ({type(err).__name__})>"
     return _short(text, limit)
+
+
+def _limit(value: Any, value_limit: int) -> int:
+    multiline = isinstance(value, str) and "\n" in value.strip("\n")
+    return max(value_limit, TEXT_LIMIT) if multiline and value_limit > 0 else value_limit
 
 
 def _short(text: str, limit: int) -> str:

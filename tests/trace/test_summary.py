@@ -53,3 +53,10 @@ def test_values_are_shortened_and_bad_reprs_do_not_raise():
     assert "Bad" in values[bad.name]  # a repr that raises still gives a label
     with pytest.raises(ValueError, match="max_nodes"):
         graph_summary(long, max_nodes=0)
+
+
+def test_code_keeps_its_first_lines():
+    code = "def f(x):\n" + "".join(f"    x = x + {i}\n" for i in range(100))
+    g = graph_summary(trace.node(code, trainable=True, name="__code"))
+    value = g["nodes"][0]["value"]
+    assert value.startswith("def f(x):\n    x = x + 0\n") and value.count("\n") > 12 and len(value) == 800
