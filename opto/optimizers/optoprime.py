@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import re
 import warnings
 from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
@@ -268,8 +269,9 @@ class OptoPrime(Optimizer):
                     rejected.append({"param": param.py_name, "value": raw, "reason": str(e)})
                     continue
             if before is not None:
+                first = _REPEATED.sub("", before["reason"])  # the original reason, not a chain of repeats
                 rejected.append({"param": param.py_name, "value": raw, "reason": (
-                    f"this value was already rejected at step {before['step']}: {before['reason']}")})
+                    f"this value was already rejected at step {before['step']}: {first}")})
                 continue
             if _same(value, param._data):
                 continue
@@ -367,6 +369,9 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
+
+
+_REPEATED = re.compile(r"^(?:this value was already rejected at step \d+: )+")
 
 
 def _in_process(lm: Any) -> bool:

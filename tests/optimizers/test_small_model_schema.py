@@ -108,15 +108,15 @@ def test_raw_newline_in_the_reasoning_does_not_lose_the_reply() -> None:
 
 def test_opro_refuses_a_reply_that_only_repeats_the_current_values() -> None:
     x = trace.node(-7.3, trainable=True, name="x")
-    lm = ScriptedLM(['{"suggestion": {"x0": -7.3}, "reasoning": "r"}', '{"suggestion": {"x0": -7.3}, "reasoning": "r"}',
-                     '{"suggestion": {"x0": 2.0}, "reasoning": "r"}'])
+    lm = ScriptedLM(['{"suggestion": {"x0": -7.3}, "reasoning": "r"}'] * 3 + ['{"suggestion": {"x0": 2.0}, "reasoning": "r"}'])
     opt = OPRO([x], lm=lm)
-    for _ in range(3):
+    for _ in range(4):
         opt.zero_feedback()
         opt.backward(use(x), "too small", score=-106.1)
         opt.step()
-    first, second, third = opt.log
+    first, second, repeat, third = opt.log
+    assert repeat["rejected"][0]["reason"].count("already rejected") == 1  # no chain of repeats
     assert first["applied"] == {} and "already tried at step 1 (score -106.1)" in first["rejected"][0]["reason"]
     assert "already tried" in lm.requests[1].messages[-1]["content"]  # fed back with the reason
-    assert "already rejected at step 1" in second["rejected"][0]["reason"]
+    assert second["rejected"][0]["reason"].startswith("this value was already rejected at step 1: this is the current")
     assert third["applied"] == {"x0": 2.0} and x.data == 2.0
