@@ -16,6 +16,7 @@ _LAZY = {
     "OptoPrimeMulti": "opto.optimizers.optoprime_multi",
     "OPRO": "opto.optimizers.opro",
     "TextGrad": "opto.optimizers.textgrad",
+    "Evolution": "opto.optimizers.evolution.search",
 }
 
 __all__ = ["Optimizer", *_LAZY]

@@ -46,7 +46,8 @@ class Bandit:
 
 @dataclass
 class OperatorStats:
-    """What the report shows per operator: proposals, valid (evaluated ok), improved, mean gain, tokens."""
+    """What the report shows per operator: proposals, valid (evaluated ok), improved, mean gain, tokens,
+    and apply failures (the apply-failure rate is apply_failures / proposals)."""
 
     proposals: int = 0
     valid: int = 0
@@ -54,6 +55,7 @@ class OperatorStats:
     gain_sum: float = 0.0
     gains: int = 0
     llm_tokens: int = 0
+    apply_failures: int = 0  # proposals whose edits matched nowhere in the parent (the diff operator)
 
     @property
     def mean_gain(self) -> float:
@@ -76,4 +78,4 @@ class OperatorStats:
 
     def event(self, name: str) -> dict[str, Any]:
         return {"operator": name, "proposals": self.proposals, "valid": self.valid, "improved": self.improved,
-                "mean_gain": self.mean_gain, "llm_tokens": self.llm_tokens}
+                "mean_gain": self.mean_gain, "llm_tokens": self.llm_tokens, "apply_failures": self.apply_failures}

@@ -38,4 +38,5 @@ def test_stats_count_valid_improved_and_mean_gain():
     assert s.record(None, 2.0) is False  # no scored parent: valid, no gain
     assert s.record(1.0, None) is False  # failed child
     e = s.event("op")
-    assert e == {"operator": "op", "proposals": 4, "valid": 3, "improved": 1, "mean_gain": 0.5, "llm_tokens": 0}
+    assert e == {"operator": "op", "proposals": 4, "valid": 3, "improved": 1, "mean_gain": 0.5, "llm_tokens": 0,
+                 "apply_failures": 0}
