@@ -71,7 +71,7 @@ def test_evolve_improves_and_writes_the_store(task: Path, capsys, monkeypatch) -
     printed = capsys.readouterr().out
     assert "best score" in printed and "operator ast_perturb" in printed
     score, code = best_of(task / "run.db")
-    assert score > -4.0  # the seed scores -5.0 (f(3) = 5)
+    assert score > -5.0  # improved on the seed, which scores -5.0 (f(3) = 5)
     assert out.read_text() == code and "def f(x):" in code and "import math" in code
     with RunStore.open(task / "run.db", readonly=True) as store:
         config = store.info().config

@@ -74,6 +74,8 @@ class EvolutionConfig(BaseModel):
     bandit_exploration: float = Field(default=0.5, ge=0, description="UCB exploration weight of the operator bandit")
     max_attempts: int = Field(default=10, ge=1, description="proposals tried per child slot before a generation "
                               "goes ahead with fewer children")
+    llm_concurrency: int = Field(default=4, ge=1, description="LLM proposals of a generation in flight at once "
+                                 "(a thread pool; 1: one after another). A local model serialises its calls anyway")
     remember_rejections: int = Field(default=20, ge=0, description="recent rejected children shown to LLM operators")
     objectives: tuple[str, ...] = Field(default=(), description="named scores for the Pareto front (all maximized)")
     descriptors: tuple[Descriptor, ...] = Field(default=(), description="MAP-Elites axes; empty = no MAP-Elites grid")

@@ -11,6 +11,7 @@ calls) is skipped.
 from __future__ import annotations
 
 import json
+import threading
 from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -28,6 +29,7 @@ class Journal:
         for e in store.events():
             self._stored[e.kind].append(e.data)
         self._skip_calls = len(store.llm_calls())
+        self._calls_lock = threading.Lock()  # LLM proposals run in a thread pool; one writer at a time
         self.replayed_events = 0  # how many events the replay found already written (for diagnostics)
         self._cached = {e.data["key"]: e.data["hashes"] for e in store.events("gate")
                         if e.data.get("gate") == "behaviour" and "hashes" in e.data}
@@ -53,6 +55,10 @@ class Journal:
 
     def llm_call(self, record: Any) -> None:
         """Write one LLM call (a UsageTracker record) unless it was written before the kill."""
+        with self._calls_lock:
+            self._llm_call(record)
+
+    def _llm_call(self, record: Any) -> None:
         if self._skip_calls > 0:
             self._skip_calls -= 1
             return

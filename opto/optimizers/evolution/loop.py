@@ -7,9 +7,11 @@ results; that is what makes resume-by-replay exact (journal.py).
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import math
 import random
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -78,6 +80,7 @@ class SearchLoop:
         self.evaluations_of: dict[str, int] = {}  # candidate id -> evaluations the pipeline made
         self._index = 0
         self._slot = 0
+        self._executor_pool: concurrent.futures.ThreadPoolExecutor | None = None
 
     # -- ids and events ---------------------------------------------------------------------------
     def _new_id(self) -> str:
@@ -96,16 +99,17 @@ class SearchLoop:
     # -- the run ----------------------------------------------------------------------------------
     def run(self, seeds: Sequence[Mapping[str, Any]], budget: int, time_limit: float | None) -> Progress:
         started = time.monotonic()
+        deadline = None if time_limit is None else started + time_limit
         self._seed(seeds)
         while self.progress.evaluations < budget:
-            if time_limit is not None and time.monotonic() - started >= time_limit:
+            if deadline is not None and time.monotonic() >= deadline:
                 self.progress.stopped = "time_limit"
                 break
             self.progress.generation += 1
             size = min(self.config.batch_size, budget - self.progress.evaluations)
-            children = self._propose(size)
+            children = self._propose(size, deadline)
             if not children:
-                self.progress.stopped = "no_new_children"
+                self.progress.stopped = self.progress.stopped or "no_new_children"
                 break
             self._evaluate(children)
             self._maintain()
@@ -182,51 +186,110 @@ class SearchLoop:
                                         "evaluations": self.progress.evaluations})
 
     # -- proposing --------------------------------------------------------------------------------
-    def _propose(self, size: int) -> list[Candidate]:
+    def _propose(self, size: int, deadline: float | None = None) -> list[Candidate]:
+        """Up to ``size`` gated children, proposed in rounds.
+
+        A round plans its proposals in order (operator, parents and a per-proposal rng from the
+        seeded rng), runs those that call an LLM concurrently in a bounded thread pool while the
+        others run here, and gates the outcomes in plan order, so a seeded run is the same
+        whatever order the LLM replies arrive in. At the deadline no new proposal starts; the
+        calls in flight are awaited and their children kept (so the time limit holds within one
+        LLM call's latency).
+        """
         children: list[Candidate] = []
         pending_behaviour: list[tuple[Candidate, str]] = []
         attempts = 0
-        while len(children) + len(pending_behaviour) < size and attempts < size * self.config.max_attempts:
-            attempts += 1
-            island = self._slot % self.config.islands
-            child = self._one_child(island)
-            if child is None:
-                continue
-            self._slot += 1
-            if self.gates.probes:
-                pending_behaviour.append((child, values_key(self.space, child.values)))
-            else:
-                children.append(child)
+        limit = size * self.config.max_attempts
+        while len(children) + len(pending_behaviour) < size and attempts < limit:
+            if deadline is not None and time.monotonic() >= deadline:
+                self.progress.stopped = "time_limit"
+                break
+            need = min(size - len(children) - len(pending_behaviour), limit - attempts)
+            plans = []
+            for _ in range(need):
+                plans.append(self._plan(self._slot % self.config.islands))
+                self._slot += 1
+            attempts += need
+            outs = self._run_plans(plans, deadline)
+            for plan, out in zip(plans, outs):
+                if out is None:  # not started: the deadline came first
+                    continue
+                child = self._accept(plan, out)
+                if child is None:
+                    continue
+                if self.gates.probes:
+                    pending_behaviour.append((child, values_key(self.space, child.values)))
+                else:
+                    children.append(child)
             if self.gates.probes and len(children) + len(pending_behaviour) >= size:
                 children += self._behaviour_gate(pending_behaviour)
                 pending_behaviour = []
+            if any(out is None for out in outs):
+                self.progress.stopped = "time_limit"
+                break
         children += self._behaviour_gate(pending_behaviour)
         return children
 
-    def _one_child(self, island: int) -> Candidate | None:
+    def _plan(self, island: int) -> _Plan:
         name = self.bandits[island].choose(self.rng)
         op = self.operators[name]
         home = self.database.islands[island]
         if not len(home):  # emptied (a MAP-Elites grid that kept nothing): borrow the best island's members
             home = max(self.database.islands, key=lambda i: (b.score if (b := i.best()) else float("-inf")))
         parents = home.sample(op.arity, self.rng)
-        ctx = OperatorContext(self.space, self.rng, self.lm, list(self.rejected), self.task)
+        rng = random.Random(self.rng.randrange(2**63))  # its own stream: results do not depend on timing
+        ctx = OperatorContext(self.space, rng, self.lm, list(self.rejected), self.task)
+        return _Plan(name, op, island, [p.as_parent() for p in parents], ctx)
+
+    def _run_plans(self, plans: Sequence[_Plan], deadline: float | None) -> list[Any]:
+        """Each plan's operator output, in plan order; None for a plan not started by the deadline."""
+        outs: list[Any] = [None] * len(plans)
+        threaded = [i for i, p in enumerate(plans) if _concurrent(p.op)] if self.config.llm_concurrency > 1 else []
+        futures = {i: self._pool().submit(_call, plans[i]) for i in threaded}
+        for i, plan in enumerate(plans):  # the others run here while the LLM thinks
+            if i not in futures:
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                outs[i] = _call(plan)
+        if futures:
+            remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            concurrent.futures.wait(futures.values(), timeout=remaining)
+            for fut in futures.values():
+                fut.cancel()  # not started yet: never starts; a call in flight runs to its end
+            for i, fut in futures.items():
+                if not fut.cancelled():
+                    outs[i] = fut.result()
+        return outs
+
+    def _pool(self) -> concurrent.futures.ThreadPoolExecutor:
+        if self._executor_pool is None:
+            self._executor_pool = concurrent.futures.ThreadPoolExecutor(
+                max_workers=_pool_size(self.lm, self.config.llm_concurrency), thread_name_prefix="opto-evolution-llm")
+        return self._executor_pool
+
+    def close(self) -> None:
+        """Release the LLM thread pool (waits for a call still in flight)."""
+        if self._executor_pool is not None:
+            self._executor_pool.shutdown(wait=True, cancel_futures=True)
+            self._executor_pool = None
+
+    def _accept(self, plan: _Plan, out: Any) -> Candidate | None:
+        """Count an operator's output and gate it (duplicate, structure); a Candidate if it passed."""
+        name, island = plan.name, plan.island
         stats = self.stats[name]
         stats.proposals += 1
-        try:
-            out = op.propose([p.as_parent() for p in parents], ctx)
-        except Exception as err:  # noqa: BLE001 - a broken operator costs a proposal, never the run
-            out = ProposalFailure(name, "operator_error", f"{type(err).__name__}: {err}")
+        if isinstance(out, BaseException):
+            out = ProposalFailure(name, "operator_error", f"{type(out).__name__}: {out}")
         if not isinstance(out, (Proposal, ProposalFailure)):
             out = ProposalFailure(name, "operator_error", f"propose() returned a {type(out).__name__}, not a "
                                   "Proposal or ProposalFailure")
         self.progress.llm_tokens += out.llm_tokens
+        stats.llm_tokens += out.llm_tokens
         if isinstance(out, ProposalFailure):
-            stats.llm_tokens += out.llm_tokens
+            stats.apply_failures += out.reason == "apply_failed"
             self.bandits[island].update(name, 0.0)
             self._reject(name, out.reason, out.detail, None)
             return None
-        stats.llm_tokens += out.llm_tokens
         try:  # numpy numbers become plain ones; what JSON cannot hold is never stored
             values = to_jsonable(dict(out.values), "the child's values")
         except TypeError as err:
@@ -367,3 +430,36 @@ class SearchLoop:
         if front:
             self.journal.event("pareto", {"objectives": list(self.config.objectives),
                                           "front": [{"candidate_id": m.id, "scores": dict(m.scores)} for m in front]})
+
+
+@dataclass
+class _Plan:
+    """One proposal decided before it runs: operator, island, parents and its own context."""
+
+    name: str
+    op: Operator
+    island: int
+    parents: list[Any]
+    ctx: OperatorContext
+
+
+def _concurrent(op: Operator) -> bool:
+    """LLM operators run in the thread pool unless they say they must not (``thread_safe = False``)."""
+    return bool(op.needs_lm) and bool(getattr(op, "thread_safe", True))
+
+
+def _pool_size(lm: Any, configured: int) -> int:
+    """One thread for a model in this process (LocalLM serialises its calls: more threads would only
+    queue behind its lock, and a deadline would then wait for the whole queue), else as configured."""
+    local = sys.modules.get("opto.llm.local")
+    if local is not None and isinstance(lm, local.LocalLM):
+        return 1
+    return configured
+
+
+def _call(plan: _Plan) -> Any:
+    """The operator's output, or the exception it raised (a broken operator costs a proposal, never the run)."""
+    try:
+        return plan.op.propose(plan.parents, plan.ctx)
+    except Exception as err:  # noqa: BLE001
+        return err

@@ -169,7 +169,9 @@ class Evolution(Optimizer):
         """Evolve the parameters for ``budget`` evaluations (or ``time_limit`` seconds); apply the best.
 
         budget counts candidates sent to evaluation, the starting values included (a child stopped
-        by the cascade counts too). time_limit is checked between generations; a run stopped by it
+        by the cascade counts too). time_limit is checked before each round of proposals and while
+        waiting for LLM replies (no new proposal starts after it; calls in flight finish and their children
+        are evaluated), and between generations; a run stopped by it
         is not reproducible by a resume, one stopped by its budget is.
 
         objective: "module:function", an opto.runtime.Objective, or an importable function (not
@@ -219,6 +221,7 @@ class Evolution(Optimizer):
                 stack.callback(lm.usage.subscribe(journal.llm_call))
             loop = SearchLoop(self.config, self.space, ops, journal, ex, inputs, lm=lm, task=self.task,
                               probe_executor=probe_ex, on_progress=on_progress)
+            stack.callback(loop.close)
             progress = loop.run(all_seeds, budget, time_limit)
             heldout_rows = loop.heldout()
             loop.finish()

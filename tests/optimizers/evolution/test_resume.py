@@ -101,5 +101,11 @@ def test_a_finished_run_continued_with_a_larger_budget(tmp_path):
     with RunStore.open(store, readonly=True) as s:
         kinds = Counter(e.kind for e in s.events())
         assert len(s.evaluations()) == 24
-        assert kinds["stopped"] == 2 and kinds["operator"] == 6
+        assert kinds["stopped"] == 2
+        # each operator's summary is written again unless it is unchanged (an operator not picked after
+        # evaluation 12 has the same summary, which the replay finds already written)
+        ops = s.events("operator")
+        last = {e.data["operator"]: e.data["proposals"] for e in ops}  # the latest summary per operator
+        assert 3 < len(ops) <= 6 and len(last) == 3
+        assert sum(e.data["proposals"] for e in ops[:3]) < sum(last.values())
         assert [e.data["evaluations"] for e in s.events("stopped")] == [12, 24]

@@ -55,7 +55,8 @@ def test_numeric_search_improves_and_applies_the_best(quadratic, tmp_path):
         ops = {e.data["operator"]: e.data for e in store.events("operator")}
         assert set(ops) == {"optuna", "numeric_mutate", "numeric_crossover"}  # ast_* do not apply
         for data in ops.values():
-            assert set(data) == {"operator", "proposals", "valid", "improved", "mean_gain", "llm_tokens"}
+            assert set(data) == {"operator", "proposals", "valid", "improved", "mean_gain", "llm_tokens",
+                                 "apply_failures"}
         assert sum(d["valid"] for d in ops.values()) == 39  # every child but the seed
         gens = [e.data for e in store.events("generation")]
         assert [g["generation"] for g in gens] == list(range(1, result.generations + 1))
@@ -238,13 +239,13 @@ def test_ask_tell_contract_without_an_executor():
 
 
 def scripted_coder():
-    """A scripted LM whose n-th reply is an EoH-style thought + code for f(x) = 3*x + (n mod 5)."""
+    """A scripted LM whose reply is an EoH-style thought + code for f(x) = 3*x + (request seed mod 5).
+
+    The reply depends on the request, not on the call order: LLM proposals run concurrently."""
     from opto.llm import ScriptedLM
 
-    count = iter(range(10**6))
-
     def reply(request) -> str:
-        k = next(count) % 5
+        k = request.seed % 5
         return f"{{Use offset {k}.}}\n```python\ndef f(x):\n    return 3 * x + {k}\n```"
 
     return ScriptedLM(reply)

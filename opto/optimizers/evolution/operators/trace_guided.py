@@ -177,6 +177,7 @@ class TraceGuidedOperator:
     def __post_init__(self) -> None:
         self.arity = 1
         self.needs_lm = True
+        self.thread_safe = False  # builds a trace graph and runs OptoPrime: kept on the search's thread
 
     def propose(self, parents: Sequence[Parent], ctx: OperatorContext) -> Proposal | ProposalFailure:
         short = check_parents(parents, 1, self.name)
