@@ -9,6 +9,7 @@ the run asked to stop.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,14 @@ from opto.optimizers.evolution.operators.llm_reply import (
 from opto.optimizers.evolution.space import ParamSpec
 
 SEED_RANGE = 2**31 - 1
+
+# A code reply ends with its block: stop there instead of paying for the prose small models add after it.
+CODE_STOP = ("\n```\n",)
+# Compact requests for a small local model (see ``compact``): a reply cap and shorter prompts.
+COMPACT_MAX_TOKENS = 384
+COMPACT_REJECTIONS = 2
+COMPACT_FEEDBACK_CHARS = 240
+COMPACT_CODE_CHARS = 1500
 
 
 @dataclass(frozen=True)
@@ -51,10 +60,48 @@ def check_parents(parents: Sequence[Parent], arity: int, operator: str) -> Propo
     return None
 
 
+def compact(ctx: OperatorContext) -> bool:
+    """Whether to send compact requests: short prompts and a reply cap sized to the function.
+
+    A model running in this process on the CPU (LocalLM, e.g. the embedded SmolLM2-135M) pays for
+    every prompt token and every generated token in seconds, and a small model is not helped by long
+    context. An LM can decide itself with a ``compact_prompts`` attribute (True / False).
+    """
+    lm = ctx.lm
+    flag = getattr(lm, "compact_prompts", None)
+    if flag is not None:
+        return bool(flag)
+    local = sys.modules.get("opto.llm.local")
+    return local is not None and isinstance(lm, local.LocalLM)
+
+
+def reply_tokens(ctx: OperatorContext, code: str, max_tokens: int | None) -> int | None:
+    """The reply cap: as configured, or for compact requests about what rewriting ``code`` needs
+    (a token is ~3-4 characters of code; room for the one-sentence thought and a longer version)."""
+    if not compact(ctx):
+        return max_tokens
+    need = max(160, len(code) // 3 + 96)
+    return min(need, COMPACT_MAX_TOKENS, max_tokens or COMPACT_MAX_TOKENS)
+
+
+def shown_code(ctx: OperatorContext, code: str) -> str:
+    """A parent's code as shown in a prompt (clipped for compact requests)."""
+    code = code.strip("\n")
+    if compact(ctx) and len(code) > COMPACT_CODE_CHARS:
+        return code[:COMPACT_CODE_CHARS] + "\n    # ... (rest of the function omitted)"
+    return code
+
+
+def feedback_text(ctx: OperatorContext, feedback: str) -> str:
+    return prompts.render_feedback(feedback, COMPACT_FEEDBACK_CHARS if compact(ctx) else 600)
+
+
 def header(ctx: OperatorContext) -> str:
     """Task description and the "do not repeat" block that open every prompt."""
     parts = [prompts.TASK.format(task=ctx.task.strip())] if ctx.task.strip() else []
-    rejected = prompts.render_rejections(ctx.rejected)
+    small = compact(ctx)
+    rejected = prompts.render_rejections(ctx.rejected, limit=COMPACT_REJECTIONS if small else 5,
+                                         excerpt_chars=80 if small else 160)
     if rejected:
         parts.append(rejected)
     return "\n".join(parts)
@@ -69,8 +116,13 @@ def ask(
     schema: type | None = None,
     temperature: float | None = 0.8,
     max_tokens: int | None = 1024,
+    stop: Sequence[str] = (),
 ) -> LMReply | ProposalFailure:
-    """One LM call seeded from the context's rng (so a cached run replays identically)."""
+    """One LM call seeded from the context's rng (so a cached run replays identically).
+
+    stop: sequences that end the reply (CODE_STOP for a reply that is one code block); compact
+    requests (``compact``) are capped at COMPACT_MAX_TOKENS.
+    """
     from opto.llm import BudgetExceeded, Request
 
     if ctx.lm is None:
@@ -79,9 +131,10 @@ def ask(
         prompt,
         system=system,
         temperature=temperature,
-        max_tokens=max_tokens,
+        max_tokens=min(max_tokens or COMPACT_MAX_TOKENS, COMPACT_MAX_TOKENS) if compact(ctx) else max_tokens,
         seed=ctx.rng.randrange(SEED_RANGE),
         schema=schema,
+        **({"stop": tuple(stop)} if stop and schema is None else {}),
     )
     try:
         response = ctx.lm.complete(request)

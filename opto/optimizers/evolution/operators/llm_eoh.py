@@ -13,15 +13,28 @@ from typing import Any
 
 from opto.optimizers.evolution.operators import prompts, register
 from opto.optimizers.evolution.operators.base import OperatorContext, Parent, Proposal, ProposalFailure
-from opto.optimizers.evolution.operators.llm_call import ask, check_parents, code_proposal, header, pick_param
+from opto.optimizers.evolution.operators.llm_call import (
+    CODE_STOP,
+    ask,
+    check_parents,
+    code_proposal,
+    compact,
+    feedback_text,
+    header,
+    pick_param,
+    reply_tokens,
+    shown_code,
+)
 from opto.optimizers.evolution.operators.llm_reply import ThoughtAndCode
 from opto.optimizers.evolution.space import ParamSpec
 
 STRATEGIES = ("E1", "E2", "M1", "M2", "M3")
 
 
-def render_parents(parents: Sequence[Parent], spec: ParamSpec, *, feedback: bool = True) -> str:
-    """Each parent's score, thought, code and (optionally) evaluation feedback."""
+def render_parents(parents: Sequence[Parent], spec: ParamSpec, *, feedback: bool = True,
+                   ctx: OperatorContext | None = None) -> str:
+    """Each parent's score, thought, code and (optionally) evaluation feedback (shorter for
+    compact requests, see llm_call.compact)."""
     out = []
     for i, p in enumerate(parents, 1):
         thought = str(p.meta.get("thought") or "(not stated)")
@@ -30,15 +43,19 @@ def render_parents(parents: Sequence[Parent], spec: ParamSpec, *, feedback: bool
                 index=i,
                 score=prompts.format_score(p.score),
                 thought=thought,
-                code=str(p.values.get(spec.name, "")).strip("\n"),
-                feedback=prompts.render_feedback(p.feedback) if feedback else "",
+                code=shown_code(ctx, str(p.values.get(spec.name, ""))) if ctx else str(
+                    p.values.get(spec.name, "")).strip("\n"),
+                feedback=(feedback_text(ctx, p.feedback) if ctx else prompts.render_feedback(p.feedback))
+                if feedback else "",
             )
         )
     return "\n".join(out)
 
 
 def eoh_prompt(strategy: str, parents: Sequence[Parent], spec: ParamSpec, ctx: OperatorContext) -> str:
-    body = prompts.EOH[strategy].format(k=len(parents), parents=render_parents(parents, spec))
+    if compact(ctx):  # a small model: E1 is shown one parent, E2 the two it needs
+        parents = parents[: 1 if strategy == "E1" else 2]
+    body = prompts.EOH[strategy].format(k=len(parents), parents=render_parents(parents, spec, ctx=ctx))
     answer = prompts.ANSWER_FORMAT.format(function=spec.function_name or "f", signature=spec.signature or "(...)")
     return "\n".join(part for part in (header(ctx), body, answer) if part)
 
@@ -80,7 +97,8 @@ class EoHOperator:
             eoh_prompt(self.strategy, chosen, spec, ctx),
             schema=ThoughtAndCode if self.structured else None,
             temperature=self.temperature,
-            max_tokens=self.max_tokens,
+            max_tokens=reply_tokens(ctx, str(chosen[0].values.get(spec.name, "")), self.max_tokens),
+            stop=CODE_STOP,
         )
         if isinstance(reply, ProposalFailure):
             return reply

@@ -15,12 +15,15 @@ from typing import Any
 from opto.optimizers.evolution.operators import prompts, register
 from opto.optimizers.evolution.operators.base import OperatorContext, Parent, Proposal, ProposalFailure
 from opto.optimizers.evolution.operators.llm_call import (
+    CODE_STOP,
     LMReply,
     ask,
     check_parents,
     code_proposal,
     header,
     pick_param,
+    reply_tokens,
+    shown_code,
 )
 from opto.optimizers.evolution.operators.llm_reply import defined_functions, fenced_blocks, rename_function
 from opto.optimizers.evolution.space import ParamSpec
@@ -36,7 +39,8 @@ def funsearch_prompt(parents: Sequence[Parent], spec: ParamSpec, ctx: OperatorCo
     ranked = sorted(parents, key=lambda p: float("-inf") if p.score is None else p.score)
     versions = "\n".join(
         prompts.FUNSEARCH_VERSION.format(
-            score=prompts.format_score(p.score), code=versioned(str(p.values.get(spec.name, "")), function, i)
+            score=prompts.format_score(p.score),
+            code=versioned(shown_code(ctx, str(p.values.get(spec.name, ""))), function, i)
         )
         for i, p in enumerate(ranked)
     )
@@ -86,7 +90,9 @@ class FunSearchOperator:
             return spec
         chosen = list(parents[: self.k])
         prompt, next_name = funsearch_prompt(chosen, spec, ctx)
-        reply = ask(ctx, self.name, prompt, temperature=self.temperature, max_tokens=self.max_tokens)
+        longest = max((str(p.values.get(spec.name, "")) for p in chosen), key=len)
+        reply = ask(ctx, self.name, prompt, temperature=self.temperature,
+                    max_tokens=reply_tokens(ctx, longest, self.max_tokens), stop=CODE_STOP)
         if isinstance(reply, ProposalFailure):
             return reply
         text = complete_body(reply.text, next_name, spec.signature or "")
