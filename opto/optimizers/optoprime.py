@@ -26,7 +26,7 @@ from opto.optimizers.memory import RejectionMemory, RoundMemory, jsonable
 from opto.optimizers.optimizer import Optimizer
 from opto.optimizers.problem import DEFAULT_VALUE_LIMIT, Problem, is_code_name, render, shorten, summarize
 from opto.optimizers.prompt_format import PromptFormat, resolve_format
-from opto.optimizers.reply import OptimizerReply, ParsedReply, for_variables, parse
+from opto.optimizers.reply import OptimizerReply, ParsedReply, for_variables, in_process, parse, reply_tokens
 from opto.trace.nodes import ParameterNode
 
 
@@ -195,7 +195,7 @@ class OptoPrime(Optimizer):
         schema = self.reply_schema(prompt.variables) if self.structured else None
         max_tokens = self.max_tokens
         if schema is not None:  # room for every value the schema requires, whatever max_tokens says
-            max_tokens = max(max_tokens, _reply_tokens(schema.model_json_schema(), self._values(prompt.variables)))
+            max_tokens = max(max_tokens, reply_tokens(schema.model_json_schema(), self._values(prompt.variables)))
         fields: dict[str, Any] = dict(max_tokens=max_tokens, temperature=self.temperature, seed=self.seed,
                                       schema=schema, json_mode=self.format.layout == "json" and not self.structured)
         fields.update(settings)
@@ -204,7 +204,7 @@ class OptoPrime(Optimizer):
 
     def reply_schema(self, names: Collection[str] = ()) -> type[OptimizerReply]:
         """The reply model for a prompt showing ``names`` (all trainable parameters when empty)."""
-        compact = self.compact_reply if self.compact_reply is not None else _in_process(self.lm)
+        compact = self.compact_reply if self.compact_reply is not None else in_process(self.lm)
         values = self._values(names)
         return for_variables([(n, v, is_code_name(n)) for n, v in values.items()], suggestion_first=compact,
                              max_reasoning_chars=self.max_reasoning_chars if compact else None)
@@ -372,25 +372,6 @@ def gc_paused() -> Iterator[None]:
 
 
 _REPEATED = re.compile(r"^(?:this value was already rejected at step \d+: )+")
-
-
-def _in_process(lm: Any) -> bool:
-    """True for the in-process llama.cpp model: small, and constrained to the schema's grammar."""
-    import sys
-
-    local = sys.modules.get("opto.llm.local")
-    return local is not None and isinstance(lm, local.LocalLM)
-
-
-def _reply_tokens(schema: dict[str, Any], values: Mapping[str, Any]) -> int:
-    """Completion tokens a reply to ``schema`` needs: each value may double, plus the reasoning cap."""
-    import json
-
-    reasoning = schema["properties"]["reasoning"].get("maxLength", 0)
-    props = schema["properties"]["suggestion"]["properties"]
-    text = sum(props.get(n, {}).get("maxLength", 2 * len(json.dumps(jsonable(v), ensure_ascii=False))) + len(n) + 8
-               for n, v in values.items())
-    return 48 + (text + reasoning) // 3
 
 
 def _same(a: Any, b: Any) -> bool:

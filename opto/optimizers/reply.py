@@ -11,11 +11,12 @@ import copy
 import dataclasses
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
+from opto.optimizers.memory import jsonable
 from opto.optimizers.prompt_format import PromptFormat
 
 _THINK = re.compile(r"<think(?:ing)?>.*?</think(?:ing)?>", re.S | re.I)
@@ -147,6 +148,23 @@ def _from_json(text: str, fmt: PromptFormat) -> ParsedReply | None:
     if "suggestion" not in obj:
         return _pairs(text)
     return _from_object(obj)
+
+
+def in_process(lm: Any) -> bool:
+    """True for the in-process llama.cpp model: small, and constrained to the schema's grammar."""
+    import sys
+
+    local = sys.modules.get("opto.llm.local")
+    return local is not None and isinstance(lm, local.LocalLM)
+
+
+def reply_tokens(schema: dict[str, Any], values: Mapping[str, Any]) -> int:
+    """Completion tokens a reply to ``schema`` needs: each value may double, plus the reasoning cap."""
+    reasoning = schema["properties"]["reasoning"].get("maxLength", 0)
+    props = schema["properties"]["suggestion"]["properties"]
+    text = sum(props.get(n, {}).get("maxLength", 2 * len(json.dumps(jsonable(v), ensure_ascii=False))) + len(n) + 8
+               for n, v in values.items())
+    return 48 + (text + reasoning) // 3
 
 
 _SUGGESTION_KEY = re.compile(r'^\s*\{\s*"suggestion"\s*:\s*')
