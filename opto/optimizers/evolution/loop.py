@@ -1,8 +1,9 @@
 """One search run: generations of propose -> gate -> evaluate -> select, written to a run store.
 
-Generations are synchronous (a batch of children is proposed, gated, evaluated in parallel, then
-registered in candidate order), so the run is a deterministic function of the seed and the
-results; that is what makes resume-by-replay exact (journal.py).
+Generations are synchronous (a batch of children is proposed -- the LLM proposals concurrently --,
+gated in plan order, evaluated in parallel, then registered in candidate order), so the run is a
+deterministic function of the seed and the results, whatever order replies and evaluations finish
+in; that is what makes resume-by-replay exact (journal.py).
 """
 
 from __future__ import annotations

@@ -111,3 +111,14 @@ def test_optoprime_without_a_usable_suggestion_is_a_failure():
     p = parent("a", meta={"trace": recorded_trace()})
     out = TraceGuidedOperator().propose([p], ctx(lm))
     assert isinstance(out, ProposalFailure) and out.reason in ("unparseable", "llm_failure")
+
+
+def test_a_small_local_model_gets_the_short_own_prompt_not_optoprime():
+    lm = ScriptedLM([f"{{Prefer exact fits.}}\n```python\n{FIXED}```"])
+    lm.compact_prompts = True  # what a LocalLM gets by default (llm_call.compact)
+    p = parent("a", feedback="excess 4.1% over the L1 bound", meta={"trace": recorded_trace()})
+    out = TraceGuidedOperator().propose([p], ctx(lm))
+    assert isinstance(out, Proposal), out
+    request = lm.requests[-1]
+    assert request.schema is None and "Trace of the run" in request.messages[-1]["content"]
+    assert request.max_tokens <= 384 and "\n```\n" in request.stop

@@ -25,12 +25,15 @@ from typing import Any
 from opto.optimizers.evolution.operators import prompts, register
 from opto.optimizers.evolution.operators.base import OperatorContext, Parent, Proposal, ProposalFailure
 from opto.optimizers.evolution.operators.llm_call import (
+    CODE_STOP,
     LMReply,
     ask,
     check_parents,
     code_proposal,
+    compact,
     header,
     pick_param,
+    reply_tokens,
     with_value,
 )
 from opto.optimizers.evolution.space import ParamSpec
@@ -192,7 +195,9 @@ class TraceGuidedOperator:
             return ProposalFailure(self.name, "no_trace", "the parent's evaluation recorded no trace artifact")
         code = str(parent.values.get(spec.name, ""))
         feedback = parent.feedback.strip() or f"score {prompts.format_score(parent.score)}; make it higher"
-        if self.use_optoprime:
+        # a small local model gets the operator's own short prompt: OptoPrime's JSON reply, constrained by
+        # a grammar llama.cpp builds from the schema, took minutes per call with the embedded model
+        if self.use_optoprime and not compact(ctx):
             try:
                 from opto.optimizers.optoprime import OptoPrime
             except ImportError:
@@ -242,7 +247,8 @@ class TraceGuidedOperator:
                                            trace=render_trace(trace), feedback=feedback)
         answer = prompts.ANSWER_FORMAT.format(function=spec.function_name or "f", signature=spec.signature or "(...)")
         prompt = "\n".join(part for part in (header(ctx), body, answer) if part)
-        reply = ask(ctx, self.name, prompt, temperature=self.temperature, max_tokens=self.max_tokens)
+        reply = ask(ctx, self.name, prompt, temperature=self.temperature,
+                    max_tokens=reply_tokens(ctx, code, self.max_tokens), stop=CODE_STOP)
         if isinstance(reply, ProposalFailure):
             return reply
         return code_proposal(reply, spec, [parent], self.name)
