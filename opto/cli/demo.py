@@ -17,7 +17,7 @@ from typing import Any
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--budget", type=int, default=None,
-                        help="evaluations for the search (default 320, --quick 12)")
+                        help="evaluations for the search (default 640, --quick 12)")
     parser.add_argument("--llm-calls", type=int, default=None,
                         help="cap on the search's LLM calls, cached ones included (default 16, --quick 1)")
     parser.add_argument("--out", default="opto-demo", help="folder for run stores, reports, result.json "

@@ -28,7 +28,7 @@ class Plan:
     seed: int = 0
     # evaluations cost well under a second, LLM calls on the embedded model most of the time: the two
     # budgets are separate, so selection and the operators that need no LLM have room to work
-    budget: int = 320  # evaluations in the evolutionary search
+    budget: int = 640  # evaluations in the evolutionary search
     llm_calls: int = 16  # calls the LLM operators may make (a call past the cap is a failed proposal)
     llm_max_tokens: int = 384
     train_steps: int = 3  # OptoPrime steps in the training loop

@@ -52,7 +52,7 @@ def test_plan_from_options():
     def ns(**kw):
         return argparse.Namespace(**{"seed": 0, "budget": None, "llm_calls": None, "quick": False, **kw})
 
-    assert plan_of(ns()) == Plan() and (Plan().budget, Plan().llm_calls) == (320, 16)
+    assert plan_of(ns()) == Plan() and (Plan().budget, Plan().llm_calls) == (640, 16)
     assert plan_of(ns(quick=True, seed=3)) == Plan.quick(3)
     # the two budgets are separate: fewer evaluations keep the LLM cap, and the reverse
     assert (plan_of(ns(budget=32)).budget, plan_of(ns(budget=32)).llm_calls) == (32, Plan().llm_calls)
