@@ -57,7 +57,10 @@ def online_binpack(items: Any, bins: np.ndarray, priority: Priority) -> np.ndarr
     remaining capacities."""
     for item in items:
         valid = np.nonzero((bins - item) >= 0)[0]
-        priorities = priority(item, bins[valid])
+        priorities = np.asarray(priority(item, bins[valid]), dtype=float).reshape(-1)
+        if priorities.shape[0] != valid.shape[0] or not np.isfinite(priorities).all():
+            # argmax would pick the first NaN or a misaligned index: a loophole, not a heuristic
+            raise ValueError("priority must return one finite number per feasible bin")
         best = valid[int(np.argmax(priorities))]
         bins[best] -= item
     return bins

@@ -84,6 +84,8 @@ def bins_used(instance: Instance, priority: Priority) -> int:
         if priorities.shape[0] != valid.shape[0]:
             raise ValueError(f"priority returned {priorities.shape[0]} values for {valid.shape[0]} bins; "
                              "return one priority per bin")
+        if not np.isfinite(priorities).all():  # argmax would pick the first NaN: a loophole, not a heuristic
+            raise ValueError("priority returned NaN or infinite values; return finite numbers for every bin")
         bins[valid[int(np.argmax(priorities))]] -= item
     return int((bins != capacity).sum())
 

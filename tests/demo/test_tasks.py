@@ -46,3 +46,30 @@ def test_solver_config_objective_and_space():
     assert solver_config.evaluate(quick)["score"] > solver_config.evaluate({"iterations": 500})["score"]
     with pytest.raises(ValueError, match="use 'first8' or 'last8'"):
         solver_config.evaluate({}, "all")
+
+
+NAN_WHEN_TIGHT = '''def priority(item, bins):
+    gap = bins - item
+    return -1.0 * gap + 0.0 / (gap > 2)
+'''
+
+
+def test_binpacking_refuses_non_finite_priorities():
+    """A NaN priority would make argmax pick the first NaN bin: an evaluator loophole, so it fails."""
+    import sys
+    from pathlib import Path
+
+    from opto.demo import binpacking
+
+    instance = {"capacity": 10, "num_items": 3, "items": [3, 8, 2]}
+    with np.errstate(all="ignore"), pytest.raises(ValueError, match="finite"):
+        binpacking.bins_used(instance, binpacking.load_priority(NAN_WHEN_TIGHT))
+    assert binpacking.bins_used(instance, binpacking.load_priority(binpacking.BEST_FIT)) == 2
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "binpacking"))
+    try:
+        import binpacking_task
+    finally:
+        sys.path.pop(0)
+    with np.errstate(all="ignore"), pytest.raises(ValueError, match="finite"):
+        binpacking_task.bins_used(instance, binpacking_task.load_priority({"priority": NAN_WHEN_TIGHT}))
