@@ -121,7 +121,8 @@ class RayExecutor(Executor):
 
     Same interface, sandbox options (``limits=Limits(...)`` or its fields as keywords) and failure
     semantics as LocalExecutor. Connects to Ray with
-    ``ray.init(address, **init_kwargs)`` unless Ray is already initialized; ``workers`` defaults
+    ``ray.init(address, **init_kwargs)`` unless Ray is already initialized (a Ray it started itself
+    is shut down by ``shutdown()``, leaving the process as it found it); ``workers`` defaults
     to the cluster's CPU count; ``actor_options`` go to ``.options()`` (e.g. resources, runtime_env).
     """
 
@@ -139,7 +140,8 @@ class RayExecutor(Executor):
     ) -> None:
         Limits.merged(limits, **options)  # bad options fail before Ray starts
         ray = self._ray = _ray()
-        if not ray.is_initialized():
+        self._owns_ray = not ray.is_initialized()
+        if self._owns_ray:
             ray.init(address=address, **dict(init_kwargs or {}))
         if workers is None:
             workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
@@ -153,6 +155,12 @@ class RayExecutor(Executor):
 
     def _open_slot(self, index: int) -> RaySlot:
         return RaySlot(self)
+
+    def shutdown(self, wait: bool = True) -> None:
+        super().shutdown(wait)
+        if self._owns_ray and self._ray.is_initialized():
+            self._owns_ray = False
+            self._ray.shutdown()
 
     def worker_pids(self) -> list[int]:
         """Pids of the sandbox worker processes (on their nodes)."""
