@@ -5,7 +5,16 @@ from __future__ import annotations
 import time
 
 import pytest
-from sandbox_cases import CASES, MEMORY_MB, TIMEOUT_S, candidate, check_result, wait_no_strays
+from sandbox_cases import (
+    BIG_OUTPUT,
+    BIG_OUTPUT_TIMEOUT_S,
+    CASES,
+    MEMORY_MB,
+    TIMEOUT_S,
+    candidate,
+    check_result,
+    wait_no_strays,
+)
 
 from opto.runtime import Candidate, LocalExecutor
 
@@ -27,6 +36,14 @@ def test_each_misbehaviour_is_reported_with_its_reason(pool, case):
     check_result(case, result)
     after = pool.submit(Candidate({"code": "def f():\n    return 7"})).result(timeout=60)
     assert after.ok and after.score == 7.0, "the pool must keep serving after a bad candidate"
+
+
+def test_a_100mb_print_keeps_only_the_tail():
+    started = time.time()
+    with LocalExecutor("sandbox_objectives:run_code", workers=1, timeout_s=BIG_OUTPUT_TIMEOUT_S,
+                       memory_mb=MEMORY_MB) as ex:
+        check_result(BIG_OUTPUT, ex.submit(candidate(BIG_OUTPUT)).result(timeout=120))
+    assert wait_no_strays(started) == []
 
 
 def test_all_misbehaviours_at_once_in_a_batch(pool):

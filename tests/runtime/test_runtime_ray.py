@@ -7,6 +7,8 @@ import time
 import psutil
 import pytest
 from sandbox_cases import (
+    BIG_OUTPUT,
+    BIG_OUTPUT_TIMEOUT_S,
     CASES,
     HANG_WRITING_PID,
     MEMORY_MB,
@@ -49,6 +51,16 @@ def test_each_misbehaviour_is_reported_with_its_reason(pool):
         check_result(case, result)
     again = pool.map([Candidate({"code": f"def f():\n    return {i}"}) for i in range(4)])
     assert [r.score for r in again] == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_a_100mb_print_keeps_only_the_tail(ray_cluster):
+    # num_cpus=0: the module's pool holds both CPUs of the test cluster
+    ex = make_executor("ray", "sandbox_objectives:run_code", workers=1, timeout_s=BIG_OUTPUT_TIMEOUT_S,
+                       memory_mb=MEMORY_MB, actor_options={"num_cpus": 0})
+    try:
+        check_result(BIG_OUTPUT, ex.submit(candidate(BIG_OUTPUT)).result(timeout=120))
+    finally:
+        ex.shutdown()
 
 
 @pytest.mark.parametrize("name", ["loop_forever", "os_exit", "segfault", "allocate_10gb"])
