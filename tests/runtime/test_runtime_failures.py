@@ -39,11 +39,10 @@ def test_each_misbehaviour_is_reported_with_its_reason(pool, case):
 
 
 def test_a_100mb_print_keeps_only_the_tail():
-    started = time.time()
+    # no stray check here: the module's pool replaces killed workers meanwhile (its teardown checks)
     with LocalExecutor("sandbox_objectives:run_code", workers=1, timeout_s=BIG_OUTPUT_TIMEOUT_S,
                        memory_mb=MEMORY_MB) as ex:
         check_result(BIG_OUTPUT, ex.submit(candidate(BIG_OUTPUT)).result(timeout=120))
-    assert wait_no_strays(started) == []
 
 
 def test_all_misbehaviours_at_once_in_a_batch(pool):
