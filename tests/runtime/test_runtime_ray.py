@@ -55,12 +55,9 @@ def test_each_misbehaviour_is_reported_with_its_reason(pool):
 
 def test_a_100mb_print_keeps_only_the_tail(ray_cluster):
     # num_cpus=0: the module's pool holds both CPUs of the test cluster
-    ex = make_executor("ray", "sandbox_objectives:run_code", workers=1, timeout_s=BIG_OUTPUT_TIMEOUT_S,
-                       memory_mb=MEMORY_MB, actor_options={"num_cpus": 0})
-    try:
+    with make_executor("ray", "sandbox_objectives:run_code", workers=1, timeout_s=BIG_OUTPUT_TIMEOUT_S,
+                       memory_mb=MEMORY_MB, actor_options={"num_cpus": 0}) as ex:
         check_result(BIG_OUTPUT, ex.submit(candidate(BIG_OUTPUT)).result(timeout=120))
-    finally:
-        ex.shutdown()
 
 
 @pytest.mark.parametrize("name", ["loop_forever", "os_exit", "segfault", "allocate_10gb"])
